@@ -1,0 +1,335 @@
+"""One time step of each recurrent cell, in the slides' notation, forward and backward.
+
+These are the readable cells: one line per equation, every intermediate the
+slides name returned by name, and a backward that mirrors the forward line by
+line. Inputs may be one example, ``x_t`` of shape (D,), or a batch, (B, D).
+Weights act on the right of a row vector (``x_t @ U.T``) so both work alike.
+
+The sequence layers in :mod:`companion.layers` compute the same cells fused
+(all gates in one product) for speed; ``tests/test_cells.py`` proves the two
+agree, and :meth:`companion.layers.LSTM.cell_weights` maps a layer's stacked
+torch-style parameters to the per-gate names used here.
+
+Backward functions take the gradient of the loss with respect to the step's
+outputs and the step's saved forward values, and return the gradients of the
+step's inputs and of every weight, named ``d<name>``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .activations import relu, sigmoid, softmax
+
+__all__ = [
+    "RNNStep", "rnn_step", "rnn_step_backward",
+    "LSTMStep", "lstm_step", "lstm_step_backward",
+    "GRUStep", "gru_step", "gru_step_backward",
+    "LSTM_WEIGHTS", "GRU_WEIGHTS", "NONLINEARITIES", "PEEPHOLES", "GRU_VARIANTS",
+]
+
+NONLINEARITIES = ("tanh", "relu")
+PEEPHOLES = (None, "diagonal", "full")
+GRU_VARIANTS = ("torch", "lecture")
+
+#: names of an LSTM step's weights: W_x* act on x_t, W_h* on h_{t-1}.
+LSTM_WEIGHTS = ("W_xi", "W_hi", "b_i", "W_xf", "W_hf", "b_f",
+                "W_xC", "W_hC", "b_C", "W_xo", "W_ho", "b_o")
+#: names of a GRU step's weights (the candidate keeps two biases: torch's form needs both).
+GRU_WEIGHTS = ("W_xr", "W_hr", "b_r", "W_xz", "W_hz", "b_z", "W_xh", "W_hh", "b_xh", "b_hh")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def _peep(w, c):
+    """The peephole term: w * c for a diagonal (H,) weight, W c for a full (H, H) one."""
+    return w * c if w.ndim == 1 else c @ w.T
+
+
+def _peep_back(w, d_pre, c):
+    """Gradients of the peephole term w.r.t. its weight and its cell input."""
+    if w.ndim == 1:
+        return (d_pre * c).reshape(-1, w.shape[0]).sum(axis=0), d_pre * w
+    return d_pre.reshape(-1, w.shape[0]).T @ c.reshape(-1, w.shape[0]), d_pre @ w
+
+
+def _outer(d, v):
+    """sum over the batch of d^T v; works for one example (1-d) and for a batch (2-d)."""
+    return np.outer(d, v) if d.ndim == 1 else d.T @ v
+
+
+def _bsum(d):
+    return d if d.ndim == 1 else d.sum(axis=0)
+
+
+# --------------------------------------------------------------------------- vanilla RNN
+
+class RNNStep(NamedTuple):
+    """Everything slide 5 names for one step: a(t), h(t), o(t), y_hat(t) (o, y_hat None without a head)."""
+    a_t: np.ndarray
+    h_t: np.ndarray
+    o_t: np.ndarray | None
+    y_hat_t: np.ndarray | None
+
+
+def rnn_step(x_t, h_prev, U, W, b, V=None, c=None, nonlinearity="tanh"):
+    r"""One step of the vanilla RNN (slide 5).
+
+    .. math::
+
+        a(t) &= b + W h(t-1) + U x(t) \\
+        h(t) &= \tanh(a(t)) \\
+        o(t) &= c + V h(t) \\
+        \hat y(t) &= \mathrm{softmax}(o(t))
+
+    In the slide's second notation, h_t = f(W_hh h_{t-1} + W_xh x_t + b_h) and
+    o_t = softmax(W_ho h_t + b_o): W = W_hh, U = W_xh, b = b_h, V = W_ho, c = b_o.
+    torch.nn.RNN calls them weight_hh, weight_ih and bias_ih + bias_hh.
+
+    Shapes: x_t (D,) or (B, D); h_prev (H,) or (B, H); U (H, D); W (H, H);
+    b (H,); V (K, H); c (K,). Pass ``V=None`` for the recurrence alone.
+    ``nonlinearity="relu"`` replaces tanh by ReLU (torch's option).
+    """
+    _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+    a_t = b + h_prev @ W.T + x_t @ U.T
+    h_t = np.tanh(a_t) if nonlinearity == "tanh" else relu(a_t)
+    if V is None:
+        return RNNStep(a_t, h_t, None, None)
+    o_t = h_t @ V.T if c is None else c + h_t @ V.T
+    y_hat_t = softmax(o_t)
+    return RNNStep(a_t, h_t, o_t, y_hat_t)
+
+
+def rnn_step_backward(dh_t, x_t, h_prev, step, U, W, nonlinearity="tanh"):
+    r"""Backward of :func:`rnn_step`'s recurrence, given dL/dh(t).
+
+    .. math::
+
+        \partial L/\partial a(t) &= \partial L/\partial h(t) \odot (1 - h(t)^2)
+            \quad(\text{tanh; for ReLU: } \odot [a(t) > 0]) \\
+        \partial L/\partial W &= \textstyle\sum \partial L/\partial a(t)\, h(t-1)^\top,\quad
+        \partial L/\partial U = \textstyle\sum \partial L/\partial a(t)\, x(t)^\top,\quad
+        \partial L/\partial b = \textstyle\sum \partial L/\partial a(t) \\
+        \partial L/\partial h(t-1) &= W^\top \partial L/\partial a(t),\quad
+        \partial L/\partial x(t) = U^\top \partial L/\partial a(t)
+
+    The output head's gradient enters through ``dh_t`` (see :mod:`companion.head`).
+    Returns a dict with dx_t, dh_prev, dU, dW, db.
+    """
+    _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+    if nonlinearity == "tanh":
+        da = dh_t * (1.0 - step.h_t ** 2)
+    else:
+        da = dh_t * (step.a_t > 0)
+    return {"dx_t": da @ U, "dh_prev": da @ W,
+            "dU": _outer(da, x_t), "dW": _outer(da, h_prev), "db": _bsum(da)}
+
+
+# --------------------------------------------------------------------------- LSTM
+
+class LSTMStep(NamedTuple):
+    """Everything slide 10 names for one step (C_tilde_t is torch's g)."""
+    f_t: np.ndarray
+    i_t: np.ndarray
+    C_tilde_t: np.ndarray
+    C_t: np.ndarray
+    o_t: np.ndarray
+    h_t: np.ndarray
+
+
+def lstm_step(x_t, h_prev, C_prev, w, peephole=None):
+    r"""One step of the LSTM (slide 10), optionally with peepholes (slide 12).
+
+    .. math::
+
+        f_t &= \sigma(W_f \cdot [h_{t-1}, x_t] + b_f) \\
+        i_t &= \sigma(W_i \cdot [h_{t-1}, x_t] + b_i) \\
+        \tilde C_t &= \tanh(W_C \cdot [h_{t-1}, x_t] + b_C) \\
+        C_t &= f_t * C_{t-1} + i_t * \tilde C_t \\
+        o_t &= \sigma(W_o \cdot [h_{t-1}, x_t] + b_o) \\
+        h_t &= o_t * \tanh(C_t)
+
+    W_f · [h_{t-1}, x_t] is written here as W_hf h_{t-1} + W_xf x_t: the same
+    matrix cut into the columns that meet h and those that meet x. ``w`` maps
+    the names in :data:`LSTM_WEIGHTS` to arrays (W_x*: (H, D), W_h*: (H, H),
+    b_*: (H,)).
+
+    Peephole (slide 12): the gates also see the cell,
+    f_t = σ(W_f · [C_{t-1}, h_{t-1}, x_t] + b_f), i_t likewise, and
+    o_t = σ(W_o · [C_t, h_{t-1}, x_t] + b_o). ``peephole="full"`` takes the
+    C-columns literally as full (H, H) matrices w_cf, w_ci, w_co;
+    ``peephole="diagonal"`` uses one weight per unit (shape (H,)), the form of
+    Gers & Schmidhuber (2000) and Graves (2013): unit j's gate sees only unit
+    j's cell.
+    """
+    _check_choice("peephole", peephole, PEEPHOLES)
+    f_pre = h_prev @ w["W_hf"].T + x_t @ w["W_xf"].T + w["b_f"]
+    i_pre = h_prev @ w["W_hi"].T + x_t @ w["W_xi"].T + w["b_i"]
+    if peephole:
+        f_pre = f_pre + _peep(w["w_cf"], C_prev)
+        i_pre = i_pre + _peep(w["w_ci"], C_prev)
+    f_t = sigmoid(f_pre)
+    i_t = sigmoid(i_pre)
+    C_tilde_t = np.tanh(h_prev @ w["W_hC"].T + x_t @ w["W_xC"].T + w["b_C"])
+    C_t = f_t * C_prev + i_t * C_tilde_t
+    o_pre = h_prev @ w["W_ho"].T + x_t @ w["W_xo"].T + w["b_o"]
+    if peephole:
+        o_pre = o_pre + _peep(w["w_co"], C_t)   # o sees the *new* cell C_t
+    o_t = sigmoid(o_pre)
+    h_t = o_t * np.tanh(C_t)
+    return LSTMStep(f_t, i_t, C_tilde_t, C_t, o_t, h_t)
+
+
+def lstm_step_backward(dh_t, dC_t, x_t, h_prev, C_prev, step, w, peephole=None):
+    r"""Backward of :func:`lstm_step`, mirroring it from the last line up.
+
+    .. math::
+
+        \partial o_t &= \partial h_t * \tanh(C_t) \\
+        \partial C_t &\mathrel{+}= \partial h_t * o_t * (1 - \tanh^2 C_t)
+            \;[+\; \text{peephole } w_{co}\text{ term}] \\
+        \partial f_t &= \partial C_t * C_{t-1},\quad
+        \partial i_t = \partial C_t * \tilde C_t,\quad
+        \partial \tilde C_t = \partial C_t * i_t \\
+        \partial C_{t-1} &= \partial C_t * f_t \;[+\; \text{peephole terms}]
+
+    and through the activations σ' = σ(1 - σ), tanh' = 1 - tanh². The line
+    ∂C_{t-1} = ∂C_t * f_t is why the LSTM's gradient survives: along the cell
+    it is only multiplied by the forget gate. ``dC_t`` is the gradient arriving
+    from step t+1. Returns a dict with dx_t, dh_prev, dC_prev and d<name> for
+    every weight.
+    """
+    _check_choice("peephole", peephole, PEEPHOLES)
+    f_t, i_t, C_tilde_t, C_t, o_t, h_t = step
+    tanh_C = np.tanh(C_t)
+    do = dh_t * tanh_C
+    dC = dC_t + dh_t * o_t * (1.0 - tanh_C ** 2)
+    do_pre = do * o_t * (1.0 - o_t)
+    g = {}
+    if peephole:
+        g["dw_co"], dC_peep = _peep_back(w["w_co"], do_pre, C_t)
+        dC = dC + dC_peep
+    df_pre = dC * C_prev * f_t * (1.0 - f_t)
+    di_pre = dC * C_tilde_t * i_t * (1.0 - i_t)
+    dC_tilde_pre = dC * i_t * (1.0 - C_tilde_t ** 2)
+    dC_prev = dC * f_t
+    if peephole:
+        g["dw_cf"], dC_f = _peep_back(w["w_cf"], df_pre, C_prev)
+        g["dw_ci"], dC_i = _peep_back(w["w_ci"], di_pre, C_prev)
+        dC_prev = dC_prev + dC_f + dC_i
+    dx = np.zeros_like(x_t, dtype=np.result_type(x_t, dh_t))
+    dh = np.zeros_like(h_prev, dtype=np.result_type(h_prev, dh_t))
+    for gate, d_pre in (("f", df_pre), ("i", di_pre), ("C", dC_tilde_pre), ("o", do_pre)):
+        g[f"dW_x{gate}"] = _outer(d_pre, x_t)
+        g[f"dW_h{gate}"] = _outer(d_pre, h_prev)
+        g[f"db_{gate}"] = _bsum(d_pre)
+        dx = dx + d_pre @ w[f"W_x{gate}"]
+        dh = dh + d_pre @ w[f"W_h{gate}"]
+    return {"dx_t": dx, "dh_prev": dh, "dC_prev": dC_prev, **g}
+
+
+# --------------------------------------------------------------------------- GRU
+
+class GRUStep(NamedTuple):
+    """Everything slide 16 names for one step. ``hh_t`` is W_hh h + b_hh (torch form) or
+    W_hh (r * h) + b_hh (lecture form), kept because backward needs it."""
+    z_t: np.ndarray
+    r_t: np.ndarray
+    h_tilde_t: np.ndarray
+    h_t: np.ndarray
+    hh_t: np.ndarray
+
+
+def gru_step(x_t, h_prev, w, variant="lecture"):
+    r"""One step of the GRU, in the slides' form (default) or in torch.nn.GRU's.
+
+    ``variant="lecture"`` is slide 16 exactly:
+
+    .. math::
+
+        z_t &= \sigma(W_z \cdot [h_{t-1}, x_t]) \\
+        r_t &= \sigma(W_r \cdot [h_{t-1}, x_t]) \\
+        \tilde h_t &= \tanh(W \cdot [r_t * h_{t-1}, x_t]) \\
+        h_t &= (1 - z_t) * h_{t-1} + z_t * \tilde h_t
+
+    with biases: h_tilde_t = tanh(W_xh x_t + b_xh + W_hh (r_t * h_{t-1}) + b_hh).
+    Here z_t weights the *new* candidate: z_t = 1 writes, z_t = 0 keeps.
+
+    ``variant="torch"`` is ``torch.nn.GRU``:
+
+    .. math::
+
+        \tilde h_t &= \tanh(W_{xh} x_t + b_{xh} + r_t * (W_{hh} h_{t-1} + b_{hh})) \\
+        h_t &= (1 - z_t) * \tilde h_t + z_t * h_{t-1}
+
+    Two differences: torch's z_t weights the *old* state (its z is the slides'
+    1 - z; since 1 - σ(a) = σ(-a), negating z's weights and biases maps one to
+    the other exactly), and torch applies the reset *after* the hidden-state
+    product (r * (W h + b) instead of W (r * h) + b), which no weight mapping
+    undoes: the two agree only where r_t = 1.
+
+    Cho et al. (2014), eqs. 5-8, write h_t = z * h_{t-1} + (1 - z) * h_tilde
+    with h_tilde = tanh(W x + U (r * h_{t-1})): torch's role of z, the
+    lecture's place of r.
+
+    ``w`` maps the names in :data:`GRU_WEIGHTS` to arrays (W_x*: (H, D),
+    W_h*: (H, H), b_*: (H,)); in torch's names W_xr = W_ir, W_hr = W_hr,
+    b_r = b_ir + b_hr, and so on, W_xh = W_in, W_hh = W_hn, b_xh = b_in,
+    b_hh = b_hn.
+    """
+    _check_choice("variant", variant, GRU_VARIANTS)
+    z_t = sigmoid(h_prev @ w["W_hz"].T + x_t @ w["W_xz"].T + w["b_z"])
+    r_t = sigmoid(h_prev @ w["W_hr"].T + x_t @ w["W_xr"].T + w["b_r"])
+    if variant == "lecture":
+        hh_t = (r_t * h_prev) @ w["W_hh"].T + w["b_hh"]
+        h_tilde_t = np.tanh(x_t @ w["W_xh"].T + w["b_xh"] + hh_t)
+        h_t = (1.0 - z_t) * h_prev + z_t * h_tilde_t
+    else:
+        hh_t = h_prev @ w["W_hh"].T + w["b_hh"]
+        h_tilde_t = np.tanh(x_t @ w["W_xh"].T + w["b_xh"] + r_t * hh_t)
+        h_t = (1.0 - z_t) * h_tilde_t + z_t * h_prev
+    return GRUStep(z_t, r_t, h_tilde_t, h_t, hh_t)
+
+
+def gru_step_backward(dh_t, x_t, h_prev, step, w, variant="lecture"):
+    r"""Backward of :func:`gru_step`, mirroring it from the last line up.
+
+    Lecture form: ∂z_t = ∂h_t * (h_tilde_t - h_{t-1}), ∂h_tilde_t = ∂h_t * z_t,
+    and ∂h_{t-1} collects ∂h_t * (1 - z_t), the path through r_t * h_{t-1},
+    and the gates' products. The term ∂h_t * (1 - z_t) is the GRU's
+    counterpart of the LSTM's ∂C_t * f_t: with z_t near 0 the gradient flows
+    back unchanged. Returns a dict with dx_t, dh_prev and d<name> for every weight.
+    """
+    _check_choice("variant", variant, GRU_VARIANTS)
+    z_t, r_t, h_tilde_t, h_t, hh_t = step
+    g = {}
+    if variant == "lecture":
+        dz = dh_t * (h_tilde_t - h_prev)
+        dh = dh_t * (1.0 - z_t)
+        dn_pre = dh_t * z_t * (1.0 - h_tilde_t ** 2)
+        rh = r_t * h_prev
+        g["dW_hh"], g["db_hh"] = _outer(dn_pre, rh), _bsum(dn_pre)
+        drh = dn_pre @ w["W_hh"]
+        dr = drh * h_prev
+        dh = dh + drh * r_t
+    else:
+        dz = dh_t * (h_prev - h_tilde_t)
+        dh = dh_t * z_t
+        dn_pre = dh_t * (1.0 - z_t) * (1.0 - h_tilde_t ** 2)
+        dhh = dn_pre * r_t
+        g["dW_hh"], g["db_hh"] = _outer(dhh, h_prev), _bsum(dhh)
+        dh = dh + dhh @ w["W_hh"]
+        dr = dn_pre * hh_t
+    g["dW_xh"], g["db_xh"] = _outer(dn_pre, x_t), _bsum(dn_pre)
+    dx = dn_pre @ w["W_xh"]
+    for gate, d_pre in (("z", dz * z_t * (1.0 - z_t)), ("r", dr * r_t * (1.0 - r_t))):
+        g[f"dW_x{gate}"] = _outer(d_pre, x_t)
+        g[f"dW_h{gate}"] = _outer(d_pre, h_prev)
+        g[f"db_{gate}"] = _bsum(d_pre)
+        dx = dx + d_pre @ w[f"W_x{gate}"]
+        dh = dh + d_pre @ w[f"W_h{gate}"]
+    return {"dx_t": dx, "dh_prev": dh, **g}

@@ -1,0 +1,78 @@
+"""The slides' output head: o(t) = c + V h(t), y_hat(t) = softmax(o(t)), with its backward."""
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import cross_entropy, softmax
+from .validation import as_real_array, check_dtype, check_positive_int
+
+__all__ = ["OutputHead"]
+
+
+class OutputHead:
+    r"""Output layer of slide 5, applied at every time step.
+
+    .. math::
+
+        o(t) = c + V h(t), \qquad \hat y(t) = \mathrm{softmax}(o(t))
+
+    V has shape (K, H) and c shape (K,) (the slide's second notation:
+    V = W_ho, c = b_o). ``params`` holds ``{"V": V, "c": c}``; after
+    :meth:`backward`, ``grads`` holds the same keys.
+
+    The loss is the cross-entropy summed over steps and averaged over the
+    sequences, L = -(1/B) sum_t sum_b log y_hat(t)[y(t)]; its gradient with
+    respect to o(t) is the famous (y_hat(t) - onehot(y(t))) / B.
+    """
+
+    def __init__(self, hidden_size, num_classes, dtype=np.float64, seed=None):
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.num_classes = check_positive_int("num_classes", num_classes)
+        self.dtype = check_dtype(dtype)
+        rng = np.random.default_rng(seed)
+        k = 1.0 / np.sqrt(self.hidden_size)     # torch.nn.Linear's init
+        self.params = {"V": rng.uniform(-k, k, (self.num_classes, self.hidden_size)).astype(self.dtype),
+                       "c": rng.uniform(-k, k, self.num_classes).astype(self.dtype)}
+        self.grads = None
+        self._h = None
+
+    def __call__(self, h):
+        return self.forward(h)
+
+    def forward(self, h):
+        """Returns (o, y_hat) for h of shape (..., H); remembers h for :meth:`backward`."""
+        h = as_real_array("h", h, self.dtype)
+        if h.ndim < 1 or h.shape[-1] != self.hidden_size:
+            raise ValueError(f"h: expected last dimension hidden_size={self.hidden_size}, got shape {h.shape}")
+        o = h @ self.params["V"].T + self.params["c"]
+        self._h = h
+        return o, softmax(o)
+
+    def loss(self, o, targets):
+        """Cross-entropy summed over time and averaged over the batch.
+
+        o: (T, B, K) logits (or (T, K) for one sequence); targets: (T, B) (or (T,)) ints.
+        Returns (L, dL/do).
+        """
+        o = np.asarray(o)
+        L_each = cross_entropy(o, targets, reduction="none")
+        B = o.shape[1] if o.ndim == 3 else 1
+        d_o = softmax(o)
+        np.put_along_axis(d_o, np.asarray(targets)[..., None],
+                          np.take_along_axis(d_o, np.asarray(targets)[..., None], axis=-1) - 1.0, axis=-1)
+        return L_each.sum() / B, d_o / B
+
+    def backward(self, d_o):
+        """Given dL/do (shape of o), fills ``grads`` and returns dL/dh = d_o V."""
+        if self._h is None:
+            raise RuntimeError("backward: no forward pass recorded; call the head on h first")
+        d_o = as_real_array("d_o", d_o, self.dtype)
+        expected = self._h.shape[:-1] + (self.num_classes,)
+        if d_o.shape != expected:
+            raise ValueError(f"d_o: expected shape {expected} (the shape of o), got {d_o.shape}")
+        K, H = self.num_classes, self.hidden_size
+        self.grads = {"V": d_o.reshape(-1, K).T @ self._h.reshape(-1, H),
+                      "c": d_o.reshape(-1, K).sum(axis=0)}
+        return d_o @ self.params["V"]
+
+

@@ -1,0 +1,68 @@
+"""Moving layers between companion and torch.nn (torch is imported only here, lazily)."""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["from_torch", "to_torch"]
+
+
+def from_torch(module, dtype=None):
+    """The companion layer equivalent to a ``torch.nn.RNN``, ``LSTM`` or ``GRU``.
+
+    Every option carries over (num_layers, bias, batch_first, bidirectional,
+    nonlinearity); parameters are copied (float64 unless ``dtype`` says
+    otherwise). A GRU becomes ``GRU(variant="torch")``. An LSTM with
+    ``proj_size > 0`` is refused: companion has no projection.
+    """
+    import torch
+    from .layers import GRU, LSTM, RNN
+    from .validation import check_dtype
+
+    dt = check_dtype(np.float64 if dtype is None else dtype)
+    kinds = {torch.nn.RNN: RNN, torch.nn.LSTM: LSTM, torch.nn.GRU: GRU}
+    cls = kinds.get(type(module))
+    if cls is None:
+        raise ValueError("module: expected a torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU, got "
+                         f"{type(module).__name__}")
+    if getattr(module, "proj_size", 0):
+        raise ValueError(f"module: LSTM with proj_size={module.proj_size} is not supported "
+                         "(companion's LSTM has no projection); use proj_size=0")
+    kw = dict(num_layers=module.num_layers, bias=module.bias, batch_first=module.batch_first,
+              bidirectional=module.bidirectional, dtype=dt)
+    if cls is RNN:
+        kw["nonlinearity"] = module.nonlinearity
+    layer = cls(module.input_size, module.hidden_size, **kw)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            layer.params[name][...] = p.detach().cpu().double().numpy()
+    return layer
+
+
+def to_torch(layer):
+    """The ``torch.nn`` module equivalent to a companion layer, with its parameters copied.
+
+    float64 layers give float64 modules. Refused (ValueError) where torch has no
+    equivalent: the peephole LSTM and the lecture GRU.
+    """
+    import torch
+    from .layers import GRU, LSTM, RNN
+
+    if isinstance(layer, LSTM) and layer.peephole:
+        raise ValueError(f"layer: torch.nn.LSTM has no peepholes (peephole={layer.peephole!r})")
+    if isinstance(layer, GRU) and layer.variant != "torch":
+        raise ValueError("layer: torch.nn.GRU computes variant='torch' only, got variant='lecture'")
+    kw = dict(num_layers=layer.num_layers, bias=layer.bias, batch_first=layer.batch_first,
+              bidirectional=layer.bidirectional,
+              dtype=torch.float64 if layer.dtype == np.float64 else torch.float32)
+    if isinstance(layer, RNN):
+        module = torch.nn.RNN(layer.input_size, layer.hidden_size, nonlinearity=layer.nonlinearity, **kw)
+    elif isinstance(layer, LSTM):
+        module = torch.nn.LSTM(layer.input_size, layer.hidden_size, **kw)
+    elif isinstance(layer, GRU):
+        module = torch.nn.GRU(layer.input_size, layer.hidden_size, **kw)
+    else:
+        raise ValueError(f"layer: expected a companion RNN, LSTM or GRU, got {type(layer).__name__}")
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            p.copy_(torch.from_numpy(np.ascontiguousarray(layer.params[name])))
+    return module

@@ -1,0 +1,53 @@
+"""Argument checks shared by the layers: each failure names the argument, what was expected
+and what was given, and is raised before anything is changed."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+DTYPES = (np.float32, np.float64)
+
+
+def check_dtype(dtype):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.type not in DTYPES:
+        raise ValueError(f"dtype: expected np.float32 or np.float64, got {dtype!r}")
+    return dt
+
+
+def check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_bool(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
+def as_real_array(name, value, dtype):
+    """``value`` as a numpy array of ``dtype``; refuses non-numeric, complex, NaN and inf."""
+    if hasattr(value, "detach") and hasattr(value, "numpy"):   # a torch tensor: accept it
+        value = value.detach().cpu().numpy()
+    arr = np.asarray(value)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer)
+                                   or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
+    arr = arr.astype(dtype, copy=False)
+    if not np.isfinite(arr).all():
+        bad = "NaN" if np.isnan(arr).any() else "inf"
+        raise ValueError(f"{name}: expected finite values, got {bad} (shape {arr.shape})")
+    return arr
+
+
+def check_shape(name, arr, expected, what=""):
+    if arr.shape != tuple(expected):
+        extra = f" ({what})" if what else ""
+        raise ValueError(f"{name}: expected shape {tuple(expected)}{extra}, got {arr.shape}")
+    return arr
