@@ -53,7 +53,8 @@ def softmax(x, axis=-1):
     exponentials can no longer overflow.
     """
     x = np.asarray(x)
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    with np.errstate(under="ignore"):   # exp of a very negative shift underflows to 0: harmless
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     e /= np.sum(e, axis=axis, keepdims=True)
     return e
 
@@ -66,7 +67,8 @@ def log_softmax(x, axis=-1):
     """
     x = np.asarray(x)
     shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    with np.errstate(under="ignore"):   # exp of a very negative shift underflows to 0: harmless
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def cross_entropy(logits, targets, reduction="mean"):

@@ -47,6 +47,8 @@ def to_torch(layer):
     import torch
     from .layers import GRU, LSTM, RNN
 
+    if not isinstance(layer, (RNN, LSTM, GRU)):
+        raise ValueError(f"layer: expected a companion RNN, LSTM or GRU, got {type(layer).__name__}")
     if isinstance(layer, LSTM) and layer.peephole:
         raise ValueError(f"layer: torch.nn.LSTM has no peepholes (peephole={layer.peephole!r})")
     if isinstance(layer, GRU) and layer.variant != "torch":
@@ -58,10 +60,8 @@ def to_torch(layer):
         module = torch.nn.RNN(layer.input_size, layer.hidden_size, nonlinearity=layer.nonlinearity, **kw)
     elif isinstance(layer, LSTM):
         module = torch.nn.LSTM(layer.input_size, layer.hidden_size, **kw)
-    elif isinstance(layer, GRU):
-        module = torch.nn.GRU(layer.input_size, layer.hidden_size, **kw)
     else:
-        raise ValueError(f"layer: expected a companion RNN, LSTM or GRU, got {type(layer).__name__}")
+        module = torch.nn.GRU(layer.input_size, layer.hidden_size, **kw)
     with torch.no_grad():
         for name, p in module.named_parameters():
             p.copy_(torch.from_numpy(np.ascontiguousarray(layer.params[name])))

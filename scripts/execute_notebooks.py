@@ -1,0 +1,71 @@
+"""Re-execute every notebook in notebooks/ in place (what `make notebooks` runs).
+
+Each notebook runs in a fresh kernel with PYTHONHASHSEED=0 and the Agg backend, with
+no timing metadata recorded, so that a re-run changes no stored output but a timing
+cell tagged nbval-ignore-output. It prints each notebook's wall time and peak memory
+(the largest resident set of the kernel or nbconvert, from getrusage of a child
+process) and fails if the budget is broken: <= 30 s and <= 1.5 GB per notebook,
+<= 240 s for all of them.
+
+    python scripts/execute_notebooks.py [notebooks/01_x.ipynb ...]
+"""
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PER_NOTEBOOK_S, TOTAL_S, PEAK_MB = 30.0, 240.0, 1536.0
+
+# One child process per notebook, so that its peak memory is its own.
+CHILD = r"""
+import resource, sys, nbformat
+from nbclient import NotebookClient
+path = sys.argv[1]
+nb = nbformat.read(path, as_version=4)
+NotebookClient(nb, timeout=120, kernel_name="python3", record_timing=False,
+               resources={"metadata": {"path": "notebooks"}}).execute()
+nbformat.write(nb, path)
+"""
+
+
+def run(path):
+    env = dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND="module://matplotlib_inline.backend_inline",
+               OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], cwd=ROOT, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    # ru_maxrss of the child covers its own waited-for children (the kernel) too.
+    return os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss / 1024.0
+
+
+def main(argv):
+    paths = [Path(a) for a in argv] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    failures, total = [], 0.0
+    for path in paths:
+        rc, wall, peak = run(path)
+        total += wall
+        rel = path.resolve().relative_to(ROOT)
+        print(f"{rel}: {wall:.1f} s, peak {peak:.0f} MB" + ("" if rc == 0 else f"  FAILED (exit {rc})"),
+              flush=True)
+        if rc != 0:
+            failures.append(f"{rel}: execution failed")
+        if wall > PER_NOTEBOOK_S:
+            failures.append(f"{rel}: {wall:.1f} s > budget {PER_NOTEBOOK_S:.0f} s")
+        if peak > PEAK_MB:
+            failures.append(f"{rel}: peak {peak:.0f} MB > budget {PEAK_MB:.0f} MB")
+    print(f"all {len(paths)} notebooks: {total:.1f} s")
+    if total > TOTAL_S:
+        failures.append(f"all notebooks: {total:.1f} s > budget {TOTAL_S:.0f} s")
+    for f in failures:
+        print("error:", f, file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
