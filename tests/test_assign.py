@@ -29,7 +29,7 @@ def test_markdown_solution_and_hidden_tests():
     assert strip_cell_source("Why?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION", "markdown", "c") == \
         "Why?\nYOUR ANSWER HERE"
     assert strip_cell_source("check(f)\n### BEGIN HIDDEN TESTS\nassert f(1) == 2\n### END HIDDEN TESTS",
-                             "code", "c") == "check(f)\n"
+                             "code", "c") == "check(f)"
 
 
 @pytest.mark.parametrize("src, fragment", [
