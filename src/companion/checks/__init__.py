@@ -19,15 +19,18 @@ Signatures the exercises ask for (names follow :mod:`companion.cells`):
 * ``lstm_step(x_t, h_prev, C_prev, w) -> (h_t, C_t)``, w as in :data:`companion.cells.LSTM_WEIGHTS`
 * ``peephole_forget_gate(x_t, h_prev, C_prev, W_xf, W_hf, w_cf, b_f) -> f_t`` (diagonal w_cf)
 * ``gru_step(x_t, h_prev, w) -> h_t`` in the slides' form, w as in :data:`companion.cells.GRU_WEIGHTS`
+
+Checks for one chapter's own exercises live in submodules (``companion.checks.<topic>``)
+built on the same driver, :func:`run_check`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import cells
-from .activations import sigmoid, softmax
+from .. import cells
+from ..activations import sigmoid, softmax
 
-__all__ = ["Feedback", "check_softmax", "check_rnn_step", "check_forget_gate", "check_lstm_step",
+__all__ = ["Feedback", "run_check", "compare", "check_softmax", "check_rnn_step", "check_forget_gate", "check_lstm_step",
            "check_peephole_forget_gate", "check_gru_step", "CHECKS"]
 
 RTOL, ATOL = 1e-6, 1e-8
@@ -70,7 +73,7 @@ def _call(fn, args):
         return None, f"your function raised {type(e).__name__}: {e}"
 
 
-def _compare(name, got, expected):
+def compare(name, got, expected):
     """None if equal, else a line saying where and how they differ."""
     try:
         got = np.asarray(got, dtype=np.float64)
@@ -95,7 +98,7 @@ def _matches(got, expected):
     return got.shape == expected.shape and np.allclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=True)
 
 
-def _run(exercise, fn, cases, unpack, reference, slips):
+def run_check(exercise, fn, cases, unpack, reference, slips):
     """Shared driver: for each case compare outputs, then look for a slip that explains a mismatch.
 
     cases: list of argument tuples; unpack(result) -> dict name -> array;
@@ -113,7 +116,7 @@ def _run(exercise, fn, cases, unpack, reference, slips):
         except Exception as e:
             return Feedback(exercise, False, [f"could not read your result: {e}"])
         expected = reference(*args)
-        problems = [p for p in (_compare(k, got[k], v) for k, v in expected.items()) if p]
+        problems = [p for p in (compare(k, got[k], v) for k, v in expected.items()) if p]
         if problems:
             lines = [f"on random test case {n + 1} of {len(cases)}:"] + problems
             for hint, slip in slips:
@@ -148,7 +151,7 @@ def check_softmax(fn):
              ("normalise over the last axis (the classes), not over the whole array",
               lambda o: {"y_hat": np.exp(o - o.max()) / np.exp(o - o.max()).sum()})]
     with np.errstate(all="ignore"):
-        return _run("softmax", fn, cases, lambda r: {"y_hat": r}, ref, slips)
+        return run_check("softmax", fn, cases, lambda r: {"y_hat": r}, ref, slips)
 
 
 # --------------------------------------------------------------------------- vanilla RNN
@@ -175,7 +178,7 @@ def check_rnn_step(fn):
               lambda x, h, U, W, b: {"h_t": sigmoid(b + h @ W.T + x @ U.T)}),
              ("the bias b is missing", lambda x, h, U, W, b: {"h_t": np.tanh(h @ W.T + x @ U.T)}),
              ("the recurrent term W h(t-1) is missing", lambda x, h, U, W, b: {"h_t": np.tanh(b + x @ U.T)})]
-    return _run("vanilla RNN step", fn, _batches(rng, _rnn_case), lambda r: {"h_t": r}, ref, slips)
+    return run_check("vanilla RNN step", fn, _batches(rng, _rnn_case), lambda r: {"h_t": r}, ref, slips)
 
 
 # --------------------------------------------------------------------------- LSTM
@@ -210,7 +213,7 @@ def check_forget_gate(fn):
               lambda *a: {"f_t": pre(*a)}),
              ("the bias b_f is missing", lambda x, h, Wx, Wh, b: {"f_t": sigmoid(h @ Wh.T + x @ Wx.T)}),
              ("1 - f_t: sigma(-a) instead of sigma(a)", lambda *a: {"f_t": 1 - sigmoid(pre(*a))})]
-    return _run("forget gate", fn, _batches(rng, case), lambda r: {"f_t": r}, ref, slips)
+    return run_check("forget gate", fn, _batches(rng, case), lambda r: {"f_t": r}, ref, slips)
 
 
 def _lstm_ref(x, h, C, w, peephole=None):
@@ -259,7 +262,7 @@ def check_lstm_step(fn):
             raise ValueError(f"expected a tuple (h_t, C_t), got {type(r).__name__}")
         return {"h_t": r[0], "C_t": r[1]}
 
-    return _run("LSTM step", fn, _batches(rng, _lstm_case), unpack, _lstm_ref, _LSTM_SLIPS)
+    return run_check("LSTM step", fn, _batches(rng, _lstm_case), unpack, _lstm_ref, _LSTM_SLIPS)
 
 
 def check_peephole_forget_gate(fn):
@@ -277,7 +280,7 @@ def check_peephole_forget_gate(fn):
              ("the forget gate peeps at C_{t-1} through w_cf * C_{t-1}, an element-wise product, "
               "not at h_{t-1}", lambda *a: {"f_t": sigmoid(pre(*a) + a[5] * a[1])}),
              ("tanh where sigmoid belongs", lambda *a: {"f_t": np.tanh(pre(*a) + a[5] * a[2])})]
-    return _run("peephole forget gate", fn, _batches(rng, case), lambda r: {"f_t": r}, ref, slips)
+    return run_check("peephole forget gate", fn, _batches(rng, case), lambda r: {"f_t": r}, ref, slips)
 
 
 # --------------------------------------------------------------------------- GRU
@@ -313,7 +316,7 @@ def check_gru_step(fn):
               "the slides apply it before: W_hh (r_t * h_{t-1})", reset_after),
              ("torch.nn.GRU's form: both z's role and the place of r_t differ from the slides",
               lambda x, h, w: {"h_t": cells.gru_step(x, h, w, variant="torch").h_t})]
-    return _run("GRU step (slides' form)", fn, _batches(rng, _gru_case), lambda r: {"h_t": r}, ref, slips)
+    return run_check("GRU step (slides' form)", fn, _batches(rng, _gru_case), lambda r: {"h_t": r}, ref, slips)
 
 
 #: every check, by exercise kind
