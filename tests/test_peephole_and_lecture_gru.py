@@ -235,7 +235,7 @@ def test_lecture_gru_with_reset_one_and_negated_z_equals_torch_variant():
     Then outputs, states and d_x, d_h0 agree, and so do all gradients, except the z blocks'
     gradients, which are negated (and the r blocks', which are 0 in both: r saturates).
     """
-    torch = pytest.importorskip("torch")
+    import torch
     H = 4
     lec = companion.GRU(3, H, num_layers=2, bidirectional=True, variant="lecture", seed=15)
     tor = companion.GRU(3, H, num_layers=2, bidirectional=True, variant="torch", seed=99)

@@ -1,6 +1,6 @@
 """Numerically stable activations and the cross-entropy loss.
 
-Every function here accepts any real input, including |x| = 1e4, without an
+Every function here accepts any real input, including ``|x| = 1e4``, without an
 overflow warning and without producing NaN.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ def sigmoid(x, out=None):
 def tanh(x, out=None):
     """Hyperbolic tangent, tanh(x) = (e^x - e^-x) / (e^x + e^-x), in (-1, 1).
 
-    numpy's tanh is already stable for large |x|; it is re-exported so that
+    numpy's tanh is already stable for large ``|x|``; it is re-exported so that
     chapters find every activation in one place.
     """
     return np.tanh(x, out=out)

@@ -33,10 +33,10 @@ NONLINEARITIES = ("tanh", "relu")
 PEEPHOLES = (None, "diagonal", "full")
 GRU_VARIANTS = ("torch", "lecture")
 
-#: names of an LSTM step's weights: W_x* act on x_t, W_h* on h_{t-1}.
+#: names of an LSTM step's weights (W_x* act on x_t, W_h* on h_{t-1}).
 LSTM_WEIGHTS = ("W_xi", "W_hi", "b_i", "W_xf", "W_hf", "b_f",
                 "W_xC", "W_hC", "b_C", "W_xo", "W_ho", "b_o")
-#: names of a GRU step's weights (the candidate keeps two biases: torch's form needs both).
+#: names of a GRU step's weights (the candidate keeps two biases, as torch's form needs both).
 GRU_WEIGHTS = ("W_xr", "W_hr", "b_r", "W_xz", "W_hz", "b_z", "W_xh", "W_hh", "b_xh", "b_hh")
 
 

@@ -30,7 +30,7 @@ def numerical_grad(f, x, eps=1e-6):
 
 
 def relative_error(a, b):
-    """max |a - b| / max(|a|, |b|, 1e-12): a scale-free distance between two gradients."""
+    """``max |a - b| / max(|a|, |b|, 1e-12)``, a scale-free distance between two gradients."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0), 1e-12)
     return float(np.abs(a - b).max(initial=0.0) / scale)

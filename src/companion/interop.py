@@ -12,7 +12,9 @@ def from_torch(module, dtype=None):
     Every option carries over (num_layers, bias, batch_first, bidirectional,
     nonlinearity); parameters are copied (float64 unless ``dtype`` says
     otherwise). A GRU becomes ``GRU(variant="torch")``. An LSTM with
-    ``proj_size > 0`` is refused: companion has no projection.
+    ``proj_size > 0`` is refused: companion has no projection. ``dropout``
+    acts between layers in training mode only; companion computes what the
+    module computes in ``eval()`` mode.
     """
     import torch
     from .layers import GRU, LSTM, RNN

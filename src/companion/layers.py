@@ -5,7 +5,7 @@ The fast path does what slide 14 asks ("these 4 matrix computations should be
 done concurrently"): the input projection W_ih x_t of *all* time steps is one
 matrix product before the loop, and every step computes all its gates with one
 product h_{t-1} W_hh^T, the gate blocks stacked in torch's order (LSTM i, f, g,
-o; GRU r, z, n). The readable per-gate version is :meth:`forward_unfused`,
+o; GRU r, z, n). The readable per-gate version is :meth:`LSTM.forward_unfused`,
 which calls the step functions of :mod:`companion.cells` one step at a time.
 
 Layout inside: time-major (T, B, features). Each direction keeps its hidden
@@ -117,7 +117,7 @@ class _Recurrent:
         T, B = xt.shape[:2]
         if T == 0 or B == 0:
             raise ValueError(f"x: expected at least one time step and one sequence, got shape {x.shape}")
-        xt = np.ascontiguousarray(xt)
+        xt = np.array(xt, order="C")   # a copy: backward must not see later changes to the caller's x
         LD, H = self.num_layers * self.num_directions, self.hidden_size
         expected = (LD, H) if unbatched else (LD, B, H)
         what = "num_layers * num_directions, " + ("hidden_size" if unbatched else "batch, hidden_size")
@@ -126,8 +126,11 @@ class _Recurrent:
                 h0 = c0 = np.zeros((LD, B, H), self.dtype)
             else:
                 if not isinstance(state, (tuple, list)) or len(state) != 2:
-                    raise ValueError("state: expected a tuple (h_0, c_0) for the LSTM, got "
-                                     f"{type(state).__name__}")
+                    got = (f"an array of shape {np.shape(state)}" if hasattr(state, "shape")
+                           else f"a {type(state).__name__}" + (f" of length {len(state)}"
+                                                               if isinstance(state, (tuple, list)) else ""))
+                    raise ValueError(f"state: expected a tuple (h_0, c_0) of shape {expected} each "
+                                     f"for the LSTM, got {got}")
                 h0 = check_shape("state[0] (h_0)", as_real_array("state[0] (h_0)", state[0], self.dtype),
                                  expected, what)
                 c0 = check_shape("state[1] (c_0)", as_real_array("state[1] (c_0)", state[1], self.dtype),
@@ -230,7 +233,9 @@ class _Recurrent:
         else:
             parts = d_state if self._has_cell else (d_state,)
             if self._has_cell and (not isinstance(d_state, (tuple, list)) or len(d_state) != 2):
-                raise ValueError("d_state: expected a tuple (d_h_n, d_c_n) for the LSTM")
+                raise ValueError(f"d_state: expected a tuple (d_h_n, d_c_n) of shape {st_shape} each "
+                                 f"for the LSTM, got {type(d_state).__name__}"
+                                 + (f" of shape {np.shape(d_state)}" if hasattr(d_state, "shape") else ""))
             if not self._has_cell and isinstance(d_state, (tuple, list)):
                 raise ValueError(f"d_state: expected one array d_h_n for the {self._mode}")
             d_states = [check_shape(f"d_state[{k}]" if self._has_cell else "d_state",
@@ -657,7 +662,7 @@ class GRU(_Recurrent):
 
     .. math::
 
-        \tilde h_t &= \tanh(W_{in} x_t + b_{in} + W_{hn} (r_t * h_{t-1}) + b_{hn}) \qquad
+        \tilde h_t = \tanh(W_{in} x_t + b_{in} + W_{hn} (r_t * h_{t-1}) + b_{hn}) \qquad
         h_t = (1 - z_t) * h_{t-1} + z_t * \tilde h_t
 
     The mapping: the slides' z_t is torch's 1 - z_t (negate W_iz, W_hz, b_iz,

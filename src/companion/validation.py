@@ -39,7 +39,8 @@ def as_real_array(name, value, dtype):
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer)
                                    or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
-    arr = arr.astype(dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):   # e.g. 1e39 -> float32: inf, refused below
+        arr = arr.astype(dtype, copy=False)
     if not np.isfinite(arr).all():
         bad = "NaN" if np.isnan(arr).any() else "inf"
         raise ValueError(f"{name}: expected finite values, got {bad} (shape {arr.shape})")

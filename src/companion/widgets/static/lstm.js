@@ -1,6 +1,6 @@
 // LSTM gate explorer (slides 10-12): one unit, every gate a labelled bar.
 import { lstmStep } from "./cells.js";
-import { BOUNDS, bar, checkNum, checkbox, fmt, frame, h, isNum, read, slider } from "./ui.js";
+import { BOUNDS, bar, checkNum, checkbox, fmt, frame, h, read, slider } from "./ui.js";
 
 const GATES = [["f", "forget gate f_t"], ["i", "input gate i_t"], ["C", "candidate C̃_t"], ["o", "output gate o_t"]];
 const WEIGHTS = ["W_xf", "W_hf", "b_f", "W_xi", "W_hi", "b_i", "W_xC", "W_hC", "b_C", "W_xo", "W_ho", "b_o"];
@@ -65,7 +65,6 @@ export function render({ model, el }) {
         st.weights = { ...p.weights };
         commit([...INPUTS.map(([k]) => [k, st[k]]), ["weights", { ...st.weights }]]);
         syncControls(); update();
-        presetButtons.forEach((b) => b.setAttribute("aria-pressed", String(b === btn)));
         say("");
       } });
     presetButtons.push(btn);
@@ -78,7 +77,7 @@ export function render({ model, el }) {
     const fs = h("fieldset", {}, h("legend", { text: title }));
     for (const k of [`W_x${g}`, `W_h${g}`, `b_${g}`, ...(g === "C" ? [] : [`w_c${g}`])]) {
       weights[k] = slider({ label: k, name: k, min: -BOUNDS.w, max: BOUNDS.w, step: 0.1, value: st.weights[k], say,
-        onValue: (v) => { st.weights = { ...st.weights, [k]: v }; presetButtons.forEach((b) => b.setAttribute("aria-pressed", "false")); commit([["weights", { ...st.weights }]]); update(); } });
+        onValue: (v) => { st.weights = { ...st.weights, [k]: v }; commit([["weights", { ...st.weights }]]); update(); } });
       fs.append(weights[k].row);
     }
     wBox.append(fs);
@@ -143,6 +142,12 @@ export function render({ model, el }) {
     peepNote.textContent = p
       ? `Peepholes on: C_{t-1} = ${fmt(st.C_prev, 3)} feeds f_t (w_cf = ${fmt(st.weights.w_cf, 2)}) and i_t (w_ci = ${fmt(st.weights.w_ci, 2)}); the new C_t = ${fmt(v.C_t, 3)} feeds o_t (w_co = ${fmt(st.weights.w_co, 2)}).`
       : "Peepholes off: the gates see only x_t and h_{t-1}.";
+    // the preset the current state is (if any) shows as pressed
+    presetButtons.forEach((b) => {
+      const q = st.presets[b.getAttribute("data-preset")];
+      const same = q && INPUTS.every(([k]) => q[k] === st[k]) && WEIGHTS.every((k) => q.weights[k] === st.weights[k]);
+      b.setAttribute("aria-pressed", String(!!same));
+    });
     root.setAttribute("data-ready", "1");
   }
   const onChange = () => { if (busy) return; st = load(); syncControls(); update(); };

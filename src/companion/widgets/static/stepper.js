@@ -67,7 +67,7 @@ export function render({ model, el }) {
       playBtn.textContent = "Pause"; playBtn.setAttribute("aria-pressed", "true");
       timer = setInterval(() => { if (st.t >= st.T || !root.isConnected) stop(); else goto(st.t + 1); }, 350);
     } });
-  const tSlider = slider({ label: "step t", name: "t", min: 1, max: st.T, step: 1, value: st.t, say, onValue: (v) => { stop(); goto(Math.round(v)); } });
+  const tSlider = slider({ label: "step t", name: "t", min: 1, max: st.T, step: 1, digits: 0, value: st.t, say, onValue: (v) => { stop(); goto(Math.round(v)); } });
   const xSlider = slider({ label: "x_t at this step", name: "x_at_t", min: -BOUNDS.x, max: BOUNDS.x, step: 0.05,
     value: st.xs[st.t - 1][st.feature], say,
     onValue: (v) => {

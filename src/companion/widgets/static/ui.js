@@ -114,29 +114,29 @@ export function frame(el, title) {
 }
 
 // A labelled slider with a typed-value box. onValue(v) gets only valid numbers.
-export function slider({ label, name, min, max, step = 0.05, value, onValue, say }) {
+export function slider({ label, name, min, max, step = 0.05, value, onValue, say, digits = 2 }) {
   const id = uid(name.replace(/[^A-Za-z0-9_]/g, "_"));
   const range = h("input", { type: "range", id, min, max, step, value, "data-name": name });
-  const box = h("input", { type: "text", id: id + "-n", inputmode: "decimal", value: fmt(value, 2),
+  const box = h("input", { type: "text", id: id + "-n", inputmode: "decimal", value: fmt(value, digits),
                            "data-name": name, autocomplete: "off", spellcheck: "false" });
   const row = h("div", { class: "cw-row" },
     h("label", { for: id, text: label }), range,
     h("span", {}, h("label", { for: id + "-n", class: "cw-sr", text: `${label}: type a value` }), box));
-  range.addEventListener("input", () => { const v = Number(range.value); box.value = fmt(v, 2); say(""); onValue(v); });
+  range.addEventListener("input", () => { const v = Number(range.value); box.value = fmt(v, digits); say(""); onValue(v); });
   const typed = () => {
     const raw = box.value;
     const v = parseTyped(raw);
     const shown = raw.length > 24 ? raw.slice(0, 24) + "…" : raw;
     if (Number.isNaN(v)) say(`${label}: “${shown}” is not a number; value kept at ${range.value}.`);
     else if (v < min || v > max) say(`${label}: ${shown} is outside [${min}, ${max}]; value kept at ${range.value}.`);
-    else { say(""); range.value = String(v); box.value = fmt(v, 2); onValue(v); return; }
-    box.value = fmt(Number(range.value), 2);
+    else { say(""); range.value = String(v); box.value = fmt(v, digits); onValue(v); return; }
+    box.value = fmt(Number(range.value), digits);
     box.setAttribute("aria-invalid", "true");
     setTimeout(() => box.removeAttribute("aria-invalid"), 1500);
   };
   box.addEventListener("change", typed);
   box.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); typed(); } });
-  return { row, range, box, set(v) { range.value = String(v); box.value = fmt(v, 2); } };
+  return { row, range, box, set(v) { range.value = String(v); box.value = fmt(v, digits); } };
 }
 
 // A horizontal value bar on [lo, hi], filled from 0, with value and equation as text.

@@ -1,0 +1,156 @@
+"""Checks for the GRU chapter's exercises (slides 16, 17), built on :func:`companion.checks.run_check`.
+
+Signatures the exercises ask for:
+
+* ``to_lecture_z(params) -> dict``: a torch.nn.GRU's parameters (``weight_ih_l0`` (3H, D),
+  ``weight_hh_l0`` (3H, H), ``bias_ih_l0`` (3H,), ``bias_hh_l0`` (3H,), gate blocks in torch's
+  order r, z, n) turned into parameters whose update gate is the slides' z: the z blocks
+  (rows H..2H) negated, everything else unchanged, since σ(-a) = 1 - σ(a).
+* ``update_gate_from_states(h_prev, h_tilde, h_t) -> z_t``: the slides' update gate read off a
+  GRU step, knowing h_t = (1 - z_t) * h_{t-1} + z_t * h_tilde_t.
+* ``gru_num_parameters(D, H, num_layers=1, bidirectional=False) -> int``: the number of scalar
+  parameters of ``torch.nn.GRU(D, H, num_layers, bidirectional=...)``.
+
+Every check draws fresh random inputs on each call and names the likely slip.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..activations import sigmoid
+from ..layers import GRU
+from . import _rng, _vec, run_check
+
+__all__ = ["check_to_lecture_z", "check_update_gate_from_states", "check_gru_num_parameters", "CHECKS"]
+
+_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+
+
+# --------------------------------------------------------------------------- torch's z -> the slides' z
+
+def _torch_params(rng):
+    D, H = int(rng.integers(2, 6)), int(rng.integers(2, 6))
+    return {"weight_ih_l0": rng.normal(0, 0.5, (3 * H, D)), "weight_hh_l0": rng.normal(0, 0.5, (3 * H, H)),
+            "bias_ih_l0": rng.normal(0, 0.5, 3 * H), "bias_hh_l0": rng.normal(0, 0.5, 3 * H)}
+
+
+def _negate_rows(p, rows, keys=_KEYS, how=lambda a: -a):
+    out = {k: np.array(v, dtype=np.float64) for k, v in p.items()}
+    H = p["weight_hh_l0"].shape[1]
+    for k in keys:
+        out[k][rows(H)] = how(out[k][rows(H)])
+    return out
+
+
+_Z = lambda H: slice(H, 2 * H)
+_R = lambda H: slice(0, H)
+_N = lambda H: slice(2 * H, 3 * H)
+_ALL = lambda H: slice(0, 3 * H)
+
+
+def check_to_lecture_z(fn):
+    """Check ``to_lecture_z(params) -> dict``: rows H..2H (torch's z blocks W_iz, W_hz, b_iz, b_hz)
+    of every parameter negated, the r and n blocks unchanged."""
+    rng = _rng()
+    cases = [(_torch_params(rng),) for _ in range(4)]
+
+    def unpack(r):
+        if not isinstance(r, dict):
+            raise ValueError(f"expected a dict of parameters, got {type(r).__name__}")
+        missing = [k for k in _KEYS if k not in r]
+        if missing:
+            raise ValueError(f"the returned dict has no {', '.join(missing)}")
+        return {k: r[k] for k in _KEYS}
+
+    ref = lambda p: _negate_rows(p, _Z)
+    weights, biases = _KEYS[:2], _KEYS[2:]
+    slips = [
+        ("you negated the first block (rows 0..H): torch stacks the gates as r, z, n, "
+         "so z is the second block, rows H..2H", lambda p: _negate_rows(p, _R)),
+        ("you negated the third block (rows 2H..3H), the candidate n; z is the second block, rows H..2H",
+         lambda p: _negate_rows(p, _N)),
+        ("only the weights are negated: b_iz and b_hz must change sign too, "
+         "since sigma(-a) = 1 - sigma(a) needs the whole pre-activation a negated",
+         lambda p: _negate_rows(p, _Z, keys=weights)),
+        ("only the biases are negated: W_iz and W_hz must change sign too",
+         lambda p: _negate_rows(p, _Z, keys=biases)),
+        ("1 - W is not -W: 1 - sigma(a) = sigma(-a) asks for the pre-activation negated, "
+         "i.e. every z weight and bias times -1", lambda p: _negate_rows(p, _Z, how=lambda a: 1 - a)),
+        ("you negated every block: only z changes its role; r and n stay as they are",
+         lambda p: _negate_rows(p, _ALL)),
+    ]
+    return run_check("torch's z -> the slides' z", fn, cases, unpack, ref, slips)
+
+
+# --------------------------------------------------------------------------- the update gate from the states
+
+def _states_case(rng, B):
+    H = int(rng.integers(2, 6))
+    h_prev = np.tanh(_vec(rng, B, H))
+    # a candidate at least 0.2 away from h_prev (towards the other side), inside (-1, 1)
+    h_tilde = h_prev - np.where(h_prev >= 0, 1.0, -1.0) * rng.uniform(0.2, 0.8, h_prev.shape)
+    z = sigmoid(_vec(rng, B, H, 2.0))
+    h_t = (1 - z) * h_prev + z * h_tilde
+    return (h_prev, h_tilde, h_t)
+
+
+def check_update_gate_from_states(fn):
+    """Check ``update_gate_from_states(h_prev, h_tilde, h_t) -> z_t`` with
+    h_t = (1 - z_t) * h_{t-1} + z_t * h_tilde_t (the slides' z: the weight of the candidate)."""
+    rng = _rng()
+    z_of = lambda hp, ht_, h: (h - hp) / (ht_ - hp)
+    ref = lambda hp, ht_, h: {"z_t": z_of(hp, ht_, h)}
+    slips = [("you returned 1 - z_t, the weight of the old state h_{t-1} (torch's z); in the slides "
+              "z_t weights the candidate: z_t = (h_t - h_{t-1}) / (h_tilde_t - h_{t-1})",
+              lambda hp, ht_, h: {"z_t": 1 - z_of(hp, ht_, h)}),
+             ("measure both distances from h_{t-1}: z_t = (h_t - h_{t-1}) / (h_tilde_t - h_{t-1}), "
+              "not (h_t - h_{t-1}) / h_tilde_t", lambda hp, ht_, h: {"z_t": (h - hp) / ht_}),
+             ("z_t = (h_t - h_{t-1}) / (h_tilde_t - h_{t-1}): your numerator or denominator has the "
+              "opposite sign", lambda hp, ht_, h: {"z_t": -z_of(hp, ht_, h)})]
+    with np.errstate(all="ignore"):
+        return run_check("update gate from the states", fn, [_states_case(rng, B) for B in (None, None, 3, 4)],
+                         lambda r: {"z_t": r}, ref, slips)
+
+
+# --------------------------------------------------------------------------- parameter count
+
+def _count(D, H, L, bi, *, gates=3, biases=2, upper_in=None):
+    """Parameter count of a stacked GRU-like layer, with switches that reproduce the usual slips."""
+    nd = 2 if bi else 1
+    total = 0
+    for layer in range(L):
+        d_in = D if layer == 0 else (upper_in(D, H, nd) if upper_in else nd * H)
+        total += nd * gates * (H * d_in + H * H + biases * H)
+    return total
+
+
+def check_gru_num_parameters(fn):
+    """Check ``gru_num_parameters(D, H, num_layers=1, bidirectional=False) -> int`` against
+    ``companion.GRU(D, H, num_layers, bidirectional=...).num_parameters()`` (torch.nn.GRU's count)."""
+    rng = _rng()
+    configs = [(1, False), (1, False), (2, False), (1, True), (3, True)]
+    cases = [(int(rng.integers(2, 40)), int(rng.integers(2, 40)), L, bi) for L, bi in configs]
+    # D != H, so that "D where H belongs" slips show
+    cases = [(D if D != H else D + 1, H, L, bi) for D, H, L, bi in cases]
+    ref = lambda D, H, L, bi: {"count": np.array(float(
+        GRU(D, H, num_layers=L, bidirectional=bi, seed=0).num_parameters()))}
+    slip = lambda **kw: (lambda D, H, L, bi: {"count": np.array(float(_count(D, H, L, bi, **kw)))})
+    slips = [("one bias per gate: torch.nn.GRU keeps two, b_i* and b_h*, so each gate has "
+              "H*D + H*H + 2H parameters", slip(biases=1)),
+             ("that is the LSTM's count (4 blocks); the GRU has 3: r, z and the candidate", slip(gates=4)),
+             ("that is the vanilla RNN's count (1 block); the GRU has 3: r, z and the candidate",
+              slip(gates=1)),
+             ("the layers above the first read the layer below's output, of size H "
+              "(2H when bidirectional), not the input size D", slip(upper_in=lambda D, H, nd: D)),
+             ("a bidirectional layer's output has size 2H: the next layer's input weights are (3H, 2H)",
+              slip(upper_in=lambda D, H, nd: H)),
+             ("bidirectional=True doubles every layer: a forward and a reverse direction, each with "
+              "its own parameters", lambda D, H, L, bi: {"count": np.array(float(_count(D, H, L, False)))}),
+             ("the bias terms are missing: each gate has H*D + H*H weights plus 2H biases",
+              slip(biases=0))]
+    return run_check("GRU parameter count", fn, cases, lambda r: {"count": np.array(r)}, ref, slips)
+
+
+#: this chapter's checks, by exercise kind
+CHECKS = {"to_lecture_z": check_to_lecture_z, "update_gate_from_states": check_update_gate_from_states,
+          "gru_num_parameters": check_gru_num_parameters}

@@ -1,0 +1,150 @@
+"""companion.checks.gru: a right answer passes, each named slip is recognised, a stub fails."""
+import numpy as np
+import pytest
+
+from companion import GRU
+from companion.checks import gru as G
+
+
+def to_lecture_z(params):
+    out = {k: v.copy() for k, v in params.items()}
+    H = params["weight_hh_l0"].shape[1]
+    for k in out:
+        out[k][H:2 * H] *= -1
+    return out
+
+
+def update_gate_from_states(h_prev, h_tilde, h_t):
+    return (h_t - h_prev) / (h_tilde - h_prev)
+
+
+def gru_num_parameters(D, H, num_layers=1, bidirectional=False):
+    nd = 2 if bidirectional else 1
+    total = 0
+    for layer in range(num_layers):
+        d_in = D if layer == 0 else nd * H
+        total += nd * 3 * (H * d_in + H * H + 2 * H)
+    return total
+
+
+RIGHT = {"to_lecture_z": to_lecture_z, "update_gate_from_states": update_gate_from_states,
+         "gru_num_parameters": gru_num_parameters}
+
+
+@pytest.mark.parametrize("kind", sorted(G.CHECKS))
+def test_right_answer_passes(kind):
+    for _ in range(5):                      # fresh random cases every call
+        fb = G.CHECKS[kind](RIGHT[kind])
+        assert fb, str(fb)
+        assert str(fb).startswith("PASSED")
+
+
+@pytest.mark.parametrize("kind", sorted(G.CHECKS))
+def test_stub_crash_and_non_function_fail(kind):
+    def stub(*a):
+        raise NotImplementedError()
+
+    def crash(*a):
+        raise KeyError("W_xq")
+
+    fb = G.CHECKS[kind](stub)
+    assert not fb and "not implemented yet" in str(fb)
+    fb = G.CHECKS[kind](crash)
+    assert not fb and "KeyError" in str(fb)
+    assert not G.CHECKS[kind]("not a function")
+
+
+def test_hard_coded_answers_fail():
+    seen = []
+
+    def spy(*a):
+        seen.append(RIGHT["update_gate_from_states"](*a))
+        return seen[-1]
+
+    assert G.check_update_gate_from_states(spy)
+    assert not G.check_update_gate_from_states(lambda *a: seen[0])
+    assert not G.check_gru_num_parameters(lambda *a: 1234)
+
+
+def _hint(fb):
+    text = str(fb)
+    assert not fb, text
+    assert "expected" in text and "got" in text, text
+    assert "hint: " in text, text
+    return text.split("hint: ")[1]
+
+
+def _rows(params, rows, keys=None, how=lambda a: -a):
+    out = {k: v.copy() for k, v in params.items()}
+    H = params["weight_hh_l0"].shape[1]
+    for k in keys or out:
+        out[k][rows(H)] = how(out[k][rows(H)])
+    return out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda p: _rows(p, lambda H: slice(0, H)), "negated the first block"),
+    (lambda p: _rows(p, lambda H: slice(2 * H, 3 * H)), "negated the third block"),
+    (lambda p: _rows(p, lambda H: slice(H, 2 * H), keys=["weight_ih_l0", "weight_hh_l0"]),
+     "only the weights are negated"),
+    (lambda p: _rows(p, lambda H: slice(H, 2 * H), keys=["bias_ih_l0", "bias_hh_l0"]),
+     "only the biases are negated"),
+    (lambda p: _rows(p, lambda H: slice(H, 2 * H), how=lambda a: 1 - a), "1 - W is not -W"),
+    (lambda p: {k: -v for k, v in p.items()}, "negated every block"),
+])
+def test_to_lecture_z_slips_are_named(wrong, hint):
+    assert hint in _hint(G.check_to_lecture_z(wrong))
+
+
+def test_to_lecture_z_result_must_be_a_complete_dict():
+    fb = G.check_to_lecture_z(lambda p: [v for v in p.values()])
+    assert not fb and "dict" in str(fb)
+    fb = G.check_to_lecture_z(lambda p: {"weight_ih_l0": p["weight_ih_l0"]})
+    assert not fb and "bias_hh_l0" in str(fb)
+
+
+def test_to_lecture_z_right_answer_really_maps_torch_to_the_slides():
+    """The right answer's parameters, in the lecture GRU with r saturated at 1, give torch's GRU."""
+    rng = np.random.default_rng(0)
+    D, H = 3, 4
+    torch_gru = GRU(D, H, seed=1, variant="torch")
+    torch_gru.params["bias_ih_l0"][:H] = 50.0           # r = 1: the place of r no longer matters
+    lecture = GRU(D, H, seed=2, variant="lecture")
+    lecture.params = to_lecture_z(torch_gru.params)
+    x = rng.standard_normal((5, 2, D))
+    np.testing.assert_allclose(lecture(x)[0], torch_gru(x)[0], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda hp, ht, h: 1 - (h - hp) / (ht - hp), "you returned 1 - z_t"),
+    (lambda hp, ht, h: (h - hp) / ht, "measure both distances from h_{t-1}"),
+    (lambda hp, ht, h: (hp - h) / (ht - hp), "opposite sign"),
+])
+def test_update_gate_slips_are_named(wrong, hint):
+    assert hint in _hint(G.check_update_gate_from_states(wrong))
+
+
+def _count(D, H, L=1, bi=False, gates=3, biases=2, upper=None):
+    nd = 2 if bi else 1
+    return sum(nd * gates * (H * (D if l == 0 else (upper(D, H, nd) if upper else nd * H)) + H * H + biases * H)
+               for l in range(L))
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda D, H, L=1, bi=False: _count(D, H, L, bi, biases=1), "one bias per gate"),
+    (lambda D, H, L=1, bi=False: _count(D, H, L, bi, gates=4), "the LSTM's count"),
+    (lambda D, H, L=1, bi=False: _count(D, H, L, bi, gates=1), "the vanilla RNN's count"),
+    (lambda D, H, L=1, bi=False: _count(D, H, L, bi, upper=lambda D, H, nd: D), "layers above the first"),
+    (lambda D, H, L=1, bi=False: _count(D, H, L, bi, upper=lambda D, H, nd: H), "output has size 2H"),
+    (lambda D, H, L=1, bi=False: _count(D, H, L, False), "doubles every layer"),
+    (lambda D, H, L=1, bi=False: _count(D, H, L, bi, biases=0), "bias terms are missing"),
+])
+def test_num_parameters_slips_are_named(wrong, hint):
+    assert hint in _hint(G.check_gru_num_parameters(wrong))
+
+
+def test_num_parameters_reference_is_torch_count():
+    torch = pytest.importorskip("torch")
+    for D, H, L, bi in [(3, 5, 1, False), (4, 2, 2, True), (7, 3, 3, False)]:
+        m = torch.nn.GRU(D, H, num_layers=L, bidirectional=bi)
+        assert gru_num_parameters(D, H, L, bi) == sum(p.numel() for p in m.parameters())
