@@ -78,6 +78,14 @@ def test_vectors_cover_every_cell_and_variant():
     assert data["tolerance"] == 1e-9
 
 
+def test_js_and_python_share_bounds():
+    import re
+    text = (STATIC / "ui.js").read_text()
+    body = re.search(r"export const BOUNDS = \{([^}]*)\}", text).group(1)
+    js = {k: int(v) for k, v in re.findall(r"(\w+): (\d+)", body)}
+    assert js == explorers.BOUNDS
+
+
 def test_js_size_under_60_kb():
     total = sum(p.stat().st_size for p in STATIC.glob("*.js"))
     assert total < 60_000, f"widget JavaScript is {total} bytes"
@@ -326,6 +334,16 @@ def test_show_sends_live_view_and_static_html(monkeypatch):
     assert raw is True
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
     assert data["text/html"] == cw.static_html(w)
+
+
+def test_static_state_is_the_widgets_own_keys():
+    keys = {W: sorted(getattr(cw, W)().static_state()) for W in cw._WIDGETS}
+    assert keys == {
+        "RNNCellExplorer": ["U", "V", "W", "b", "c", "h_prev", "nonlinearity", "outputs", "x_t"],
+        "LSTMExplorer": ["C_prev", "h_prev", "outputs", "peephole", "presets", "weights", "x_t"],
+        "GRUExplorer": ["h_prev", "outputs", "variant", "weights", "x_t"],
+        "SequenceStepper": ["C0", "feature", "h0", "kind", "nonlinearity", "peephole", "t", "traces",
+                            "unit", "variant", "weights", "xs"]}
 
 
 def test_page_holds_every_widget():

@@ -126,9 +126,12 @@ class _Widget(anywidget.AnyWidget):
     _module = None
 
     def static_state(self):
-        """The synced state (without anywidget's own keys) as plain JSON-able values."""
-        return {k: v for k, v in self.get_state().items()
-                if not k.startswith("_") and k not in ("layout", "tabbable", "tooltip", "comm")}
+        """This widget's own synced state (not anywidget's or ipywidgets' keys), JSON-able."""
+        # anywidget's add_traits makes type(self) a generated subclass: find ours in the MRO
+        cls = next(c for c in type(self).__mro__ if "_module" in vars(c))
+        synced = self.class_traits(sync=True)
+        own = [k for k in cls.class_own_traits() if k in synced and not k.startswith("_")]
+        return self.get_state(key=own)
 
 
 # --------------------------------------------------------------------------- RNN

@@ -57,6 +57,9 @@ const NUMBER = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/;
 export function parseTyped(text) { return NUMBER.test(text) ? Number(text) : NaN; }
 
 // ---------------------------------------------------------------- theme
+// Colours follow the page's theme where it says so (pydata-sphinx-theme's
+// html[data-theme=dark], JupyterLab's body[data-jp-theme-light=false], VS Code's
+// .vscode-dark); text uses the page's own colour (color: inherit).
 const CSS = `
 .cw{--cw-a:#1f5fa8;--cw-b:#b3245c;--cw-c:#2e7d32;--cw-d:#8a5a00;--cw-e:#6a3fa0;--cw-warn:#b00020;
 --cw-hi:#c77700;--cw-track:rgba(128,128,128,.22);--cw-line:rgba(128,128,128,.55);color:inherit;
@@ -64,8 +67,6 @@ font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;border:1px solid va
 border-radius:6px;padding:.6em .8em;margin:.5em 0;max-width:760px;box-sizing:border-box}
 html[data-theme=dark] .cw,body[data-jp-theme-light=false] .cw,.vscode-dark .cw{--cw-a:#7cb8f5;
 --cw-b:#f48fb1;--cw-c:#81c784;--cw-d:#ffcc66;--cw-e:#c5a3ff;--cw-warn:#ff8a80;--cw-hi:#ffb74d}
-@media (prefers-color-scheme:dark){html:not([data-theme=light]) body:not([data-jp-theme-light=true]) .cw{
---cw-a:#7cb8f5;--cw-b:#f48fb1;--cw-c:#81c784;--cw-d:#ffcc66;--cw-e:#c5a3ff;--cw-warn:#ff8a80;--cw-hi:#ffb74d}}
 .cw h4{margin:.2em 0 .4em;font-size:1.05em}.cw fieldset{border:1px solid var(--cw-line);border-radius:4px;
 margin:.4em 0;padding:.3em .6em}.cw legend{font-weight:600}
 .cw-row{display:grid;grid-template-columns:9.5em 1fr 5.5em;gap:.2em .6em;align-items:center}
