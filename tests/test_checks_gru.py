@@ -74,23 +74,23 @@ def _hint(fb):
     return text.split("hint: ")[1]
 
 
-def _rows(params, rows, keys=None, how=lambda a: -a):
+def _rows(params, rows, kinds=("weight", "bias"), how=lambda a: -a, only_l0=False):
     out = {k: v.copy() for k, v in params.items()}
     H = params["weight_hh_l0"].shape[1]
-    for k in keys or out:
-        out[k][rows(H)] = how(out[k][rows(H)])
+    for k in out:
+        if k.startswith(kinds) and (not only_l0 or k.endswith("_l0")):
+            out[k][rows(H)] = how(out[k][rows(H)])
     return out
 
 
 @pytest.mark.parametrize("wrong, hint", [
     (lambda p: _rows(p, lambda H: slice(0, H)), "negated the first block"),
     (lambda p: _rows(p, lambda H: slice(2 * H, 3 * H)), "negated the third block"),
-    (lambda p: _rows(p, lambda H: slice(H, 2 * H), keys=["weight_ih_l0", "weight_hh_l0"]),
-     "only the weights are negated"),
-    (lambda p: _rows(p, lambda H: slice(H, 2 * H), keys=["bias_ih_l0", "bias_hh_l0"]),
-     "only the biases are negated"),
+    (lambda p: _rows(p, lambda H: slice(H, 2 * H), kinds=("weight",)), "only the weights are negated"),
+    (lambda p: _rows(p, lambda H: slice(H, 2 * H), kinds=("bias",)), "only the biases are negated"),
     (lambda p: _rows(p, lambda H: slice(H, 2 * H), how=lambda a: 1 - a), "1 - W is not -W"),
     (lambda p: {k: -v for k, v in p.items()}, "negated every block"),
+    (lambda p: _rows(p, lambda H: slice(H, 2 * H), only_l0=True), "every layer and direction"),
 ])
 def test_to_lecture_z_slips_are_named(wrong, hint):
     assert hint in _hint(G.check_to_lecture_z(wrong))
@@ -100,7 +100,17 @@ def test_to_lecture_z_result_must_be_a_complete_dict():
     fb = G.check_to_lecture_z(lambda p: [v for v in p.values()])
     assert not fb and "dict" in str(fb)
     fb = G.check_to_lecture_z(lambda p: {"weight_ih_l0": p["weight_ih_l0"]})
-    assert not fb and "bias_hh_l0" in str(fb)
+    assert not fb and "bias_hh_l0" in str(fb) and "return every parameter" in str(fb)
+
+
+def test_to_lecture_z_in_place_answer_passes():
+    """Changing the given dict in place and returning it is fine (the check passes copies)."""
+    def in_place(p):
+        H = p["weight_hh_l0"].shape[1]
+        for v in p.values():
+            v[H:2 * H] *= -1
+        return p
+    assert G.check_to_lecture_z(in_place)
 
 
 def test_to_lecture_z_right_answer_really_maps_torch_to_the_slides():

@@ -2,10 +2,11 @@
 
 Signatures the exercises ask for:
 
-* ``to_lecture_z(params) -> dict``: a torch.nn.GRU's parameters (``weight_ih_l0`` (3H, D),
-  ``weight_hh_l0`` (3H, H), ``bias_ih_l0`` (3H,), ``bias_hh_l0`` (3H,), gate blocks in torch's
-  order r, z, n) turned into parameters whose update gate is the slides' z: the z blocks
-  (rows H..2H) negated, everything else unchanged, since σ(-a) = 1 - σ(a).
+* ``to_lecture_z(params) -> dict``: a torch.nn.GRU's parameters (``weight_ih_l{k}`` (3H, D_k),
+  ``weight_hh_l{k}`` (3H, H), ``bias_ih_l{k}`` (3H,), ``bias_hh_l{k}`` (3H,), and ``..._reverse``
+  for a bidirectional GRU; gate blocks in torch's order r, z, n) turned into parameters whose
+  update gate is the slides' z: the z blocks (rows H..2H) of every parameter negated, everything
+  else unchanged, since σ(-a) = 1 - σ(a).
 * ``update_gate_from_states(h_prev, h_tilde, h_t) -> z_t``: the slides' update gate read off a
   GRU step, knowing h_t = (1 - z_t) * h_{t-1} + z_t * h_tilde_t.
 * ``gru_num_parameters(D, H, num_layers=1, bidirectional=False) -> int``: the number of scalar
@@ -23,22 +24,26 @@ from . import _rng, _vec, run_check
 
 __all__ = ["check_to_lecture_z", "check_update_gate_from_states", "check_gru_num_parameters", "CHECKS"]
 
-_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
-
 
 # --------------------------------------------------------------------------- torch's z -> the slides' z
 
-def _torch_params(rng):
+def _torch_params(rng, L=None, bi=None):
+    """Random parameters with torch.nn.GRU's names and shapes (1 or 2 layers, 1 or 2 directions)."""
     D, H = int(rng.integers(2, 6)), int(rng.integers(2, 6))
-    return {"weight_ih_l0": rng.normal(0, 0.5, (3 * H, D)), "weight_hh_l0": rng.normal(0, 0.5, (3 * H, H)),
-            "bias_ih_l0": rng.normal(0, 0.5, 3 * H), "bias_hh_l0": rng.normal(0, 0.5, 3 * H)}
+    L = int(rng.integers(1, 3)) if L is None else L
+    bi = bool(rng.integers(0, 2)) if bi is None else bi
+    shapes = GRU(D, H, num_layers=L, bidirectional=bi, seed=0).params
+    return {k: rng.normal(0, 0.5, v.shape) for k, v in shapes.items()}
 
 
-def _negate_rows(p, rows, keys=_KEYS, how=lambda a: -a):
+def _negate_rows(p, rows, kinds=("weight", "bias"), how=lambda a: -a, layers=None):
+    """p with rows(H) of every parameter whose name starts with one of kinds changed by how
+    (only in the names ending with one of layers, when given)."""
     out = {k: np.array(v, dtype=np.float64) for k, v in p.items()}
     H = p["weight_hh_l0"].shape[1]
-    for k in keys:
-        out[k][rows(H)] = how(out[k][rows(H)])
+    for k in out:
+        if k.startswith(kinds) and (layers is None or k.endswith(layers)):
+            out[k][rows(H)] = how(out[k][rows(H)])
     return out
 
 
@@ -49,21 +54,23 @@ _ALL = lambda H: slice(0, 3 * H)
 
 
 def check_to_lecture_z(fn):
-    """Check ``to_lecture_z(params) -> dict``: rows H..2H (torch's z blocks W_iz, W_hz, b_iz, b_hz)
-    of every parameter negated, the r and n blocks unchanged."""
+    """Check ``to_lecture_z(params) -> dict``: in every layer and direction, rows H..2H (torch's z
+    blocks W_iz, W_hz, b_iz, b_hz) of every parameter negated, the r and n blocks unchanged."""
     rng = _rng()
-    cases = [(_torch_params(rng),) for _ in range(4)]
+    cases = [(_torch_params(rng, 1, False),), (_torch_params(rng, 1, False),),
+             (_torch_params(rng, 2, False),), (_torch_params(rng, 1, True),), (_torch_params(rng, 2, True),)]
+    needed = iter([list(c[0]) for c in cases])      # run_check reads the cases in this order
 
     def unpack(r):
+        keys = next(needed)
         if not isinstance(r, dict):
             raise ValueError(f"expected a dict of parameters, got {type(r).__name__}")
-        missing = [k for k in _KEYS if k not in r]
+        missing = [k for k in keys if k not in r]
         if missing:
-            raise ValueError(f"the returned dict has no {', '.join(missing)}")
-        return {k: r[k] for k in _KEYS}
+            raise ValueError(f"the returned dict has no {', '.join(missing)} "
+                             "(return every parameter, changed or not)")
+        return {k: r[k] for k in keys}
 
-    ref = lambda p: _negate_rows(p, _Z)
-    weights, biases = _KEYS[:2], _KEYS[2:]
     slips = [
         ("you negated the first block (rows 0..H): torch stacks the gates as r, z, n, "
          "so z is the second block, rows H..2H", lambda p: _negate_rows(p, _R)),
@@ -71,15 +78,17 @@ def check_to_lecture_z(fn):
          lambda p: _negate_rows(p, _N)),
         ("only the weights are negated: b_iz and b_hz must change sign too, "
          "since sigma(-a) = 1 - sigma(a) needs the whole pre-activation a negated",
-         lambda p: _negate_rows(p, _Z, keys=weights)),
+         lambda p: _negate_rows(p, _Z, kinds=("weight",))),
         ("only the biases are negated: W_iz and W_hz must change sign too",
-         lambda p: _negate_rows(p, _Z, keys=biases)),
+         lambda p: _negate_rows(p, _Z, kinds=("bias",))),
         ("1 - W is not -W: 1 - sigma(a) = sigma(-a) asks for the pre-activation negated, "
          "i.e. every z weight and bias times -1", lambda p: _negate_rows(p, _Z, how=lambda a: 1 - a)),
         ("you negated every block: only z changes its role; r and n stay as they are",
          lambda p: _negate_rows(p, _ALL)),
+        ("every layer and direction has its own z blocks: negate rows H..2H of all of them, "
+         "not only those of layer 0", lambda p: _negate_rows(p, _Z, layers=("_l0",))),
     ]
-    return run_check("torch's z -> the slides' z", fn, cases, unpack, ref, slips)
+    return run_check("torch's z -> the slides' z", fn, cases, unpack, lambda p: _negate_rows(p, _Z), slips)
 
 
 # --------------------------------------------------------------------------- the update gate from the states
