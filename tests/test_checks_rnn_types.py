@@ -5,14 +5,9 @@ import pytest
 from companion.checks import rnn_types as C
 
 
-def many_to_one(x, rnn, head):
-    out, h_n = rnn(x)
-    return head(h_n[0])[1]
-
-
-def many_to_many(x, rnn, head):
+def many_to_one(x, lengths, rnn, head):
     out, _ = rnn(x)
-    return head(out)[1]
+    return head(out[np.asarray(lengths) - 1, np.arange(x.shape[1])])[1]
 
 
 def one_to_many(x, rnn, head, T):
@@ -24,9 +19,15 @@ def one_to_many(x, rnn, head, T):
     return np.stack(ys)
 
 
+def encoder_decoder(x, encoder, decoder, head, T_y):
+    _, context = encoder(x)
+    out, _ = decoder(np.zeros((T_y, x.shape[1], decoder.input_size)), context)
+    return head(out)[1]
+
+
 @pytest.mark.parametrize("check, right", [(C.check_many_to_one, many_to_one),
-                                          (C.check_many_to_many, many_to_many),
-                                          (C.check_one_to_many, one_to_many)])
+                                          (C.check_one_to_many, one_to_many),
+                                          (C.check_encoder_decoder, encoder_decoder)])
 def test_right_answer_passes_and_stub_fails(check, right):
     fb = check(right)
     assert fb and str(fb).startswith("PASSED"), str(fb)
@@ -40,19 +41,30 @@ def test_right_answer_passes_and_stub_fails(check, right):
 def _hint(fb):
     text = str(fb)
     assert not fb and "hint: " in text, text
+    assert "expected" in text and "got" in text
     return text.split("hint: ")[1]
 
 
 def test_many_to_one_slips():
-    assert "first step" in _hint(C.check_many_to_one(lambda x, rnn, head: head(rnn(x)[0][0])[1]))
-    assert "averaged" in _hint(C.check_many_to_one(lambda x, rnn, head: head(rnn(x)[0].mean(0))[1]))
-    assert "logits" in _hint(C.check_many_to_one(lambda x, rnn, head: head(rnn(x)[0][-1])[0]))
-    fb = C.check_many_to_one(many_to_many)      # every step instead of the last one
+    assert "after the padding" in _hint(C.check_many_to_one(lambda x, n, rnn, head: head(rnn(x)[0][-1])[1]))
+    assert "first step" in _hint(C.check_many_to_one(lambda x, n, rnn, head: head(rnn(x)[0][0])[1]))
+    logits = lambda x, n, rnn, head: head(rnn(x)[0][np.asarray(n) - 1, np.arange(x.shape[1])])[0]
+    assert "logits" in _hint(C.check_many_to_one(logits))
+    every_step = lambda x, n, rnn, head: head(rnn(x)[0])[1]
+    fb = C.check_many_to_one(every_step)
     assert not fb and "expected shape" in str(fb)
 
 
-def test_many_to_many_slips():
-    assert "logits" in _hint(C.check_many_to_many(lambda x, rnn, head: head(rnn(x)[0])[0]))
+def test_encoder_decoder_slips():
+    def no_context(x, encoder, decoder, head, T_y):
+        out, _ = decoder(np.zeros((T_y, x.shape[1], decoder.input_size)))
+        return head(out)[1]
+
+    def logits(x, encoder, decoder, head, T_y):
+        out, _ = decoder(np.zeros((T_y, x.shape[1], decoder.input_size)), encoder(x)[1])
+        return head(out)[0]
+    assert "context" in _hint(C.check_encoder_decoder(no_context))
+    assert "logits" in _hint(C.check_encoder_decoder(logits))
 
 
 def _gen(feed, keep_state=True):

@@ -3,13 +3,15 @@
 Signatures the exercises ask for; ``rnn`` is a :class:`companion.RNN` (time-major, batch
 inputs), ``head`` a :class:`companion.OutputHead`:
 
-* ``many_to_one(x, rnn, head) -> y_hat``: x (T, B, D); read the whole sequence, classify
-  it from the last hidden state h(T): y_hat (B, K).
-* ``many_to_many(x, rnn, head) -> y_hat``: x (T, B, D); one output per input, aligned:
-  y_hat (T, B, K).
+* ``many_to_one(x, lengths, rnn, head) -> y_hat``: x (T, B, D) holds B sequences padded with
+  zeros to a common length T, sequence b being lengths[b] steps long; classify each from its
+  own last hidden state h(T_b): y_hat (B, K).
 * ``one_to_many(x, rnn, head, T) -> y_hat``: x (B, D) is the only input; generate T
   outputs, feeding each output y_hat(t) back as the next input x(t+1) (so D = K):
   y_hat (T, B, K).
+* ``encoder_decoder(x, encoder, decoder, head, T_y) -> y_hat``: the encoder RNN reads x
+  (T_x, B, D); the decoder RNN starts from the encoder's last state h_n and reads T_y zero
+  inputs (T_y, B, decoder.input_size); y_hat (T_y, B, K).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from ..head import OutputHead
 from ..layers import RNN
 from . import run_check
 
-__all__ = ["check_many_to_one", "check_many_to_many", "check_one_to_many"]
+__all__ = ["check_many_to_one", "check_one_to_many", "check_encoder_decoder"]
 
 
 def _fresh():
@@ -34,43 +36,71 @@ def _model(rng, D=None, K=None):
     return D, RNN(D, H, seed=seed), OutputHead(H, K, seed=seed + 1)
 
 
-def _seq_case(rng):
-    D, rnn, head = _model(rng)
-    T, B = int(rng.integers(3, 7)), int(rng.integers(1, 4))
-    return (rng.normal(0, 1, (T, B, D)), rnn, head)
-
-
 def _y(head, h):
     return head(h)[1]
 
 
+def _padded_case(rng):
+    D, rnn, head = _model(rng)
+    T, B = int(rng.integers(4, 8)), int(rng.integers(2, 5))
+    lengths = rng.integers(1, T + 1, size=B)
+    lengths[0] = T                                  # at least one full-length sequence
+    lengths[-1] = max(1, T - 2)                     # and one shorter one
+    x = rng.normal(0, 1, (T, B, D))
+    for j, n in enumerate(lengths):
+        x[n:, j] = 0.0                              # padding after the end
+    return (x, lengths, rnn, head)
+
+
+def _last_states(out, lengths, shift=1):
+    return out[np.asarray(lengths) - shift, np.arange(len(lengths))]
+
+
 def check_many_to_one(fn):
-    """Check ``many_to_one(x, rnn, head)`` = softmax(c + V h(T)), shape (B, K)."""
+    """Check ``many_to_one(x, lengths, rnn, head)`` = softmax(c + V h(T_b)) for each sequence b,
+    with T_b = lengths[b] (x padded to a common length): shape (B, K)."""
     rng = _fresh()
-    cases = [_seq_case(rng) for _ in range(4)]
+    cases = [_padded_case(rng) for _ in range(4)]
 
-    def ref(x, rnn, head):
-        out, h_n = rnn(x)
-        return {"y_hat": _y(head, out[-1])}
+    def ref(x, lengths, rnn, head):
+        out, _ = rnn(x)
+        return {"y_hat": _y(head, _last_states(out, lengths))}
 
-    slips = [("that is h(1), the first step: a many-to-one model reads the whole sequence and "
-              "classifies from the last hidden state h(T) (output[-1], or h_n[0])",
-              lambda x, rnn, head: {"y_hat": _y(head, rnn(x)[0][0])}),
-             ("you averaged over time; take the last hidden state h(T)",
-              lambda x, rnn, head: {"y_hat": _y(head, rnn(x)[0].mean(axis=0))}),
-             ("you returned o(T), the logits: apply the softmax (head(h) returns (o, y_hat))",
-              lambda x, rnn, head: {"y_hat": head(rnn(x)[0][-1])[0]})]
-    return run_check("many to one", fn, cases, lambda r: {"y_hat": r}, ref, slips)
+    slips = [("you used h(T), the state after the padding; sequence b ends at step lengths[b]: "
+              "take out[lengths[b] - 1, b]",
+              lambda x, lengths, rnn, head: {"y_hat": _y(head, rnn(x)[0][-1])}),
+             ("that is h(1), the first step: a many-to-one model classifies from the last state",
+              lambda x, lengths, rnn, head: {"y_hat": _y(head, rnn(x)[0][0])}),
+             ("you returned o, the logits: apply the softmax (head(h) returns (o, y_hat))",
+              lambda x, lengths, rnn, head: {"y_hat": head(_last_states(rnn(x)[0], lengths))[0]})]
+    return run_check("many to one (padded)", fn, cases, lambda r: {"y_hat": r}, ref, slips)
 
 
-def check_many_to_many(fn):
-    """Check ``many_to_many(x, rnn, head)`` = softmax(c + V h(t)) for every t, shape (T, B, K)."""
+def _encdec(x, encoder, decoder, head, T_y, context=True, logits=False):
+    _, h = encoder(x)
+    B = x.shape[1]
+    out, _ = decoder(np.zeros((T_y, B, decoder.input_size)), h if context else None)
+    o, y_hat = head(out)
+    return {"y_hat": o if logits else y_hat}
+
+
+def check_encoder_decoder(fn):
+    """Check ``encoder_decoder(x, encoder, decoder, head, T_y)``: the decoder starts from the
+    encoder's last state and reads T_y zero inputs; returns y_hat (T_y, B, K)."""
     rng = _fresh()
-    cases = [_seq_case(rng) for _ in range(4)]
-    ref = lambda x, rnn, head: {"y_hat": _y(head, rnn(x)[0])}
-    slips = [("you returned o(t), the logits: apply the softmax (head(h) returns (o, y_hat))",
-              lambda x, rnn, head: {"y_hat": head(rnn(x)[0])[0]})]
-    return run_check("many to many (aligned)", fn, cases, lambda r: {"y_hat": r}, ref, slips)
+    cases = []
+    for _ in range(4):
+        D, encoder, head = _model(rng)
+        H = encoder.hidden_size
+        decoder = RNN(int(rng.integers(1, 4)), H, seed=int(rng.integers(0, 2 ** 31)))
+        T_x, T_y, B = int(rng.integers(3, 7)), int(rng.integers(2, 6)), int(rng.integers(1, 4))
+        cases.append((rng.normal(0, 1, (T_x, B, D)), encoder, decoder, head, T_y))
+    slips = [("the decoder must start from the encoder's last state (the context): "
+              "decoder(inputs, h_n) with h_n from encoder(x)",
+              lambda *a: _encdec(*a, context=False)),
+             ("you returned o, the logits: apply the softmax (head(h) returns (o, y_hat))",
+              lambda *a: _encdec(*a, logits=True))]
+    return run_check("encoder-decoder", fn, cases, lambda r: {"y_hat": r}, _encdec, slips)
 
 
 def _generate(x, rnn, head, T, feed):
