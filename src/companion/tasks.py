@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["Task", "recall_task", "adding_problem", "sentiment_task", "motif_task", "ner_task",
-           "melody_task", "SENTIMENT_VOCAB", "DNA", "NER_VOCAB", "NER_TAGS", "decode"]
+           "melody_task", "SENTIMENT_VOCAB", "POSITIVE", "NEGATIVE", "MAJOR", "MINOR", "DNA", "NER_VOCAB", "NER_TAGS", "decode"]
 
 
 @dataclass
@@ -113,51 +113,55 @@ def adding_problem(n, length, seed=0):
 
 # --------------------------------------------------------------------------- sentiment
 
-_POS = ["good", "great", "fun", "superb"]
-_NEG = ["bad", "dull", "awful", "boring"]
-_FILL = ["the", "film", "was", "plot", "acting", "really", "quite", "i", "think", "it", "is"]
-SENTIMENT_VOCAB = ["<pad>"] + _POS + _NEG + ["not", "but"] + _FILL
+POSITIVE = ["good", "great", "fun", "superb"]
+NEGATIVE = ["bad", "dull", "awful", "boring"]
+_PREFIX = ["the film was", "i think it is", "the plot is", "the acting was", "it is", "honestly", ""]
+_SUFFIX = ["", "", "overall", "to me", "i think"]
+SENTIMENT_VOCAB = ["<pad>"] + POSITIVE + NEGATIVE + ["not", "but"] + sorted(
+    {w for phrase in _PREFIX + _SUFFIX for w in phrase.split()})
 
 
 def sentiment_task(n, length=12, p_not=0.5, p_but=0.5, seed=0):
     """Sentiment where word order matters: "not" flips the next adjective, "but" overrides.
 
-    A sentence is filler words around one opinion "[not] ADJ", or around two,
-    "[not] ADJ1 but [not] ADJ2". Its label (0 negative, 1 positive) is the polarity of the
+    A review is an opening phrase ("the film was", "i think it is", ...), one opinion
+    "[not] ADJ" or two, "[not] ADJ but [not] ADJ", and sometimes a closing phrase
+    ("overall", "to me"). Its label (0 negative, 1 positive) is the polarity of the
     *last* opinion, flipped if "not" stands right before its adjective. "good but not
     great" and "not great but good" hold the same words and differ in label: a bag of
     words cannot tell them apart, a model that reads in order can. Sequences are
     left-padded with <pad> (token 0) to ``length`` tokens, so the last step is a word.
+    ``info``: "opinions" (1 or 2) and "last_negated" (bool) per review.
     """
     n = _check_n(n)
+    if length < 11:
+        raise ValueError(f"length: expected at least 11 (the longest review), got {length}")
     rng = np.random.default_rng(seed)
     idx = {w: k for k, w in enumerate(SENTIMENT_VOCAB)}
     x = np.zeros((n, length), np.int64)
     y = np.empty(n, np.int64)
     n_opinions = np.empty(n, np.int64)
+    last_negated = np.empty(n, bool)
 
     def opinion():
         pos = rng.random() < 0.5
-        adj = (_POS if pos else _NEG)[rng.integers(4)]
-        neg = rng.random() < p_not
-        return (["not"] if neg else []) + [adj], int(pos != neg)
+        adj = (POSITIVE if pos else NEGATIVE)[rng.integers(4)]
+        neg = bool(rng.random() < p_not)
+        return (["not"] if neg else []) + [adj], int(pos != neg), neg
 
     for k in range(n):
-        words, label = opinion()
+        words, label, neg = opinion()
         n_op = 1
         if rng.random() < p_but:
-            second, label = opinion()
+            second, label, neg = opinion()
             words = words + ["but"] + second
             n_op = 2
-        room = length - len(words)
-        n_fill = int(rng.integers(0, room + 1))
-        before = int(rng.integers(0, n_fill + 1))
-        fill = [_FILL[j] for j in rng.integers(0, len(_FILL), n_fill)]
-        sent = fill[:before] + words + fill[before:]
+        sent = (_PREFIX[rng.integers(len(_PREFIX))].split() + words
+                + _SUFFIX[rng.integers(len(_SUFFIX))].split())
         x[k, length - len(sent):] = [idx[w] for w in sent]
-        y[k] = label
-        n_opinions[k] = n_op
-    return Task(x, y, SENTIMENT_VOCAB, ["negative", "positive"], {"opinions": n_opinions})
+        y[k], n_opinions[k], last_negated[k] = label, n_op, neg
+    return Task(x, y, SENTIMENT_VOCAB, ["negative", "positive"],
+                {"opinions": n_opinions, "last_negated": last_negated})
 
 
 # --------------------------------------------------------------------------- DNA

@@ -55,16 +55,22 @@ class SequenceModel(nn.Module):
     kind: "rnn" (tanh), "lstm" or "gru"; n_in: the vocabulary size (tokens) or the
     feature size (vectors); n_out: classes (1 for regression);
     output: "last" reads h_T (many to one), "all" reads every h_t (many to many).
-    forget_bias (LSTM only) sets the forget gate's bias b_f, so that f_t starts near 1
-    (Gers et al. 2000; torch starts it near 0, f_t near 0.5).
+    forget_bias sets the bias of the gate that keeps the old state, so that it starts
+    near 1 (Gers et al. 2000): the LSTM's forget gate f_t, or torch's GRU update gate
+    (torch's z_t, which weights h_{t-1}; the slides' 1 - z_t). Both are block 1 of the
+    stacked torch biases (LSTM i, f, g, o; GRU r, z, n). torch starts them near 0: gate near 0.5.
+    For the LSTM the input gate's bias b_i is set to -forget_bias, so i_t starts near 0 and
+    the cell does not fill up with the candidates of uninformative steps (the "chrono"
+    initialisation of Tallec & Ollivier 2018, with one constant instead of a range).
     A bidirectional "last" model reads the forward direction at the last step and the
     backward direction at the first step (each has then seen the whole sequence).
-    The recurrent layer is ``self.rnn`` (batch_first=True): give it to ``companion.from_torch``.
+    ``seed`` seeds the initial weights. The recurrent layer is ``self.rnn`` (batch_first=True): give it to ``companion.from_torch``.
     """
 
     def __init__(self, kind, n_in, hidden_size, n_out, output="last", bidirectional=False,
-                 inputs="tokens", forget_bias=None):
+                 inputs="tokens", forget_bias=None, seed=0):
         super().__init__()
+        torch.manual_seed(seed)                      # the initial weights depend on the seed only
         if kind not in KINDS:
             raise ValueError(f"kind: expected one of {sorted(KINDS)}, got {kind!r}")
         if output not in ("last", "all"):
@@ -76,15 +82,19 @@ class SequenceModel(nn.Module):
         self.rnn = KINDS[kind](n_in, hidden_size, batch_first=True, bidirectional=bidirectional)
         self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_out)   # V, c of slide 5
         if forget_bias is not None:
-            if kind != "lstm":
-                raise ValueError(f"forget_bias: only for kind='lstm', got kind={kind!r}")
+            if kind == "rnn":
+                raise ValueError("forget_bias: the vanilla RNN has no gate to bias (kind='rnn')")
             H = hidden_size
             with torch.no_grad():    # b_f = b_ih[H:2H] + b_hh[H:2H] starts at forget_bias: f_t near 1
                 for name, p in self.rnn.named_parameters():
                     if name.startswith("bias_ih"):
                         p[H:2 * H] = forget_bias
+                        if kind == "lstm":       # and the input gate near 0 (Tallec & Ollivier 2018)
+                            p[:H] = -forget_bias
                     elif name.startswith("bias_hh"):
                         p[H:2 * H] = 0.0
+                        if kind == "lstm":
+                            p[:H] = 0.0
 
     def encode(self, x):
         """The input vectors x_t: one-hot of the tokens, shape (B, T, n_in)."""
@@ -136,8 +146,9 @@ def fit(model, x, y, epochs=10, batch_size=64, lr=1e-2, seed=0, clip=1.0, progre
     gen = torch.Generator().manual_seed(seed)
     n = len(x)
     history = History()
+    quiet = not progress or os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false")
     bar = tqdm(range(epochs), desc=desc or f"{model.kind} H={model.hidden_size}", file=sys.stdout,
-               disable=not progress or None, leave=True, ncols=80, mininterval=0.5)
+               disable=quiet, leave=True, ncols=80, mininterval=0.5)
     t0 = time.perf_counter()
     model.train()
     for epoch in bar:
