@@ -23,6 +23,8 @@ def sigmoid(x, out=None):
     """
     x = np.asarray(x)
     if out is None:
+        if x.ndim == 0:      # a scalar: numpy ufuncs cannot write into a 0-d result in place
+            return np.tanh(x * 0.5) * 0.5 + 0.5
         out = np.multiply(x, 0.5)
     else:
         np.multiply(x, 0.5, out=out)

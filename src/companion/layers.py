@@ -414,7 +414,7 @@ class RNN(_Recurrent):
         buf = np.empty((T + 1, B, self.hidden_size), self.dtype)
         out, hprev = _time_views(buf, reverse)
         hprev[T - 1 if reverse else 0][...] = s0[0]
-        W_hhT = p["W_hh"].T
+        W_hhT = np.ascontiguousarray(p["W_hh"].T)   # BLAS is up to 2.5x slower on a transposed view at small sizes
         tmp = np.empty((B, self.hidden_size), self.dtype)
         tanh = self.nonlinearity == "tanh"
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
@@ -523,7 +523,7 @@ class LSTM(_Recurrent):
         hprev[first][...] = s0[0]
         Cprev[first][...] = s0[1]
         tanhC = np.empty((T, B, H), self.dtype)
-        W_hhT = p["W_hh"].T
+        W_hhT = np.ascontiguousarray(p["W_hh"].T)
         tmp = np.empty((B, 4 * H), self.dtype)
         peep = self.peephole
         diag = peep == "diagonal"
@@ -701,11 +701,11 @@ class GRU(_Recurrent):
         W_hh = p["W_hh"]
         lecture = self.variant == "lecture"
         if lecture:
-            W_rzT, W_nT = W_hh[:2 * H].T, W_hh[2 * H:].T
+            W_rzT, W_nT = np.ascontiguousarray(W_hh[:2 * H].T), np.ascontiguousarray(W_hh[2 * H:].T)
             tmp = np.empty((B, 2 * H), self.dtype)
             tmpn = np.empty((B, H), self.dtype)
         else:
-            W_hhT = W_hh.T
+            W_hhT = np.ascontiguousarray(W_hh.T)
             tmp = np.empty((B, 3 * H), self.dtype)
         b_hn = None if b_hh is None else b_hh[2 * H:]
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
