@@ -46,9 +46,11 @@ book: $(STAMP)
 	$(JB_BUILD) $(CI_FLAGS)
 	@echo "The book is at $(CURDIR)/book/_build/html/index.html"
 
-# What make test builds: warnings are errors, every reference must resolve (-n).
+# What make test builds: a fresh build (no stale page survives), warnings are errors,
+# every reference must resolve (-n).
 book-strict: $(STAMP)
-	$(JB_BUILD) -W -n --keep-going $(CI_FLAGS)
+	rm -rf book/_build
+	$(JB_BUILD) -W -n --keep-going --all
 	@echo "The book is at $(CURDIR)/book/_build/html/index.html"
 
 serve:

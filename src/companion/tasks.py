@@ -5,16 +5,16 @@ Every generator takes ``n`` (how many sequences) and ``seed`` and returns numpy 
 correct *by construction*: each generator computes them from the sequence it made, and
 the tests recompute them independently.
 
-=====================  ==================  ==========================================
-generator              RNN type (slide 4)  what must be learnt
-=====================  ==================  ==========================================
-:func:`recall_task`    many to one         the first symbol, ``distance`` steps back
-:func:`adding_problem` many to one         the sum of the two marked numbers
-:func:`sentiment_task` many to one         polarity, with "not" and "but" (order!)
-:func:`motif_task`     many to one         does the DNA sequence contain the motif?
-:func:`ner_task`       many to many        a tag per word: O, PER or LOC
-:func:`melody_task`    one to many         a whole tune from its first note
-=====================  ==================  ==========================================
+========================  ==================  ==========================================
+generator                 RNN type (slide 4)  what must be learnt
+========================  ==================  ==========================================
+:func:`recall_task`       many to one         the first symbol, ``distance`` steps back
+:func:`adding_problem`    many to one         the sum of the two marked numbers
+:func:`sentiment_task`    many to one         polarity, with "not" and "but" (order!)
+:func:`motif_task`        many to one         does the DNA sequence contain the motif?
+:func:`ner_task`          many to many        a tag per word: O, PER or LOC
+:func:`melody_task`       one to many         a whole tune from its first note
+========================  ==================  ==========================================
 """
 from __future__ import annotations
 

@@ -101,8 +101,8 @@ def _matches(got, expected):
 def run_check(exercise, fn, cases, unpack, reference, slips):
     """Shared driver: for each case compare outputs, then look for a slip that explains a mismatch.
 
-    cases: list of argument tuples; unpack(result) -> dict name -> array;
-    reference(*args) -> dict name -> array; slips: list of (hint, fn(*args) -> dict, or None
+    cases: list of argument tuples; ``unpack(result)`` -> dict name -> array;
+    ``reference(*args)`` -> dict name -> array; slips: list of (hint, ``fn(*args)`` -> dict, or None
     where that slip cannot be told apart on these shapes).
     """
     if not callable(fn):

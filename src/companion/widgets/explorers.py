@@ -27,7 +27,7 @@ from .vectors import run_sequence
 
 __all__ = ["RNNCellExplorer", "LSTMExplorer", "GRUExplorer", "SequenceStepper", "BOUNDS"]
 
-#: bounds shared with static/ui.js (BOUNDS there): |x_t| <= x, |h| <= h, |C| <= C,
+#: bounds shared with static/ui.js (BOUNDS there): ``|x_t| <= x``, ``|h| <= h``, ``|C| <= C``,
 #: explorer weights <= w, stepper weights <= seqW, at most maxT steps, maxD inputs,
 #: maxH units, maxK output classes
 BOUNDS = dict(x=5, h=1, C=5, w=10, seqW=100, maxT=100, maxD=8, maxH=8, maxK=10)
