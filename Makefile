@@ -7,8 +7,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
+# The venv's command-line tools (nbgrader calls alembic, tests call jupyter) come first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+INSTRUCTOR := $(VENV)/.instructor
 
-.PHONY: help venv test test-package book book-strict serve notebooks sync-notebooks \
+.PHONY: help venv instructor assignments test-js test test-package book book-strict serve notebooks sync-notebooks \
         test-notebooks test-site bench lock clean
 
 help:
@@ -17,6 +20,8 @@ help:
 	@echo "make serve  serve the built site on http://127.0.0.1:$(PORT)/"
 	@echo "make notebooks  re-execute every notebook in place (outputs are committed)"
 	@echo "make bench  benchmark companion against torch.nn"
+	@echo "make instructor   install nbgrader (requirements-instructor.txt)"
+	@echo "make assignments  student versions of every chapter into assignments/"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,10 +32,28 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-test-package: $(STAMP)
+# nbgrader and what it adds, for instructors and for the nbgrader tests.
+$(INSTRUCTOR): $(STAMP) requirements-instructor.txt
+	$(PY) -m pip install -q -r requirements-instructor.txt
+	@touch $(INSTRUCTOR)
+
+instructor: $(INSTRUCTOR)
+
+# One student notebook per chapter: solutions stubbed, hidden tests removed, outputs cleared.
+assignments: $(STAMP)
+	$(PY) -m companion.assign notebooks/*.ipynb --out assignments --force
+	@echo "Student notebooks are in $(CURDIR)/assignments/"
+
+test-package: $(STAMP) $(INSTRUCTOR)
 	$(PY) -m pytest tests --ignore=tests/site
 
-test: test-package test-notebooks test-site
+# The widgets' JavaScript against companion's shared test vectors (Node's built-in runner).
+test-js:
+	@if command -v node >/dev/null; then node --test tests/js/; \
+	elif [ -n "$$CI" ]; then echo "test-js: node is missing (CI needs Node.js >= 18)"; exit 1; \
+	else echo "test-js: SKIPPED, Node.js is not installed (install Node.js >= 18 to run the widget JS tests)"; fi
+
+test: test-package test-js test-notebooks test-site
 
 # ---------------------------------------------------------------- the book
 # Built from the repository root, so the toc points at notebooks/ in place (no copies);
