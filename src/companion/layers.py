@@ -52,6 +52,7 @@ class _Recurrent:
             self.params[name] = rng.uniform(-k, k, size=shape).astype(self.dtype)
         self.grads = None
         self._cache = None
+        self._workspace = {}
 
     # ------------------------------------------------------------------ parameters
     def _suffixes(self):
@@ -97,6 +98,19 @@ class _Recurrent:
     def num_parameters(self):
         """Total number of scalar parameters (as ``sum(p.numel() for p in torch_module.parameters())``)."""
         return int(sum(p.size for p in self.params.values()))
+
+    def _buffer(self, key, shape):
+        """A scratch array kept between calls and reused when the shape matches.
+
+        Why: a fresh array of tens of MB is page-faulted in on every call (several ms
+        on these machines), while the previous call's gate buffers are dead once a new
+        forward or backward starts. Only internal arrays live here; nothing returned to
+        the caller (outputs, states, gradients, traces) is ever a workspace buffer.
+        """
+        buf = self._workspace.get(key)
+        if buf is None or buf.shape != tuple(shape):
+            buf = self._workspace[key] = np.empty(shape, self.dtype)
+        return buf
 
     # ------------------------------------------------------------------ input checks
     def _prepare(self, x, state):
@@ -190,7 +204,7 @@ class _Recurrent:
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 idx = layer * nd + d
                 s0 = tuple(s[idx] for s in states)
-                y, s_n, cache = self._dir_forward(inp, s0, self._dir_params(sfx), reverse=bool(d))
+                y, s_n, cache = self._dir_forward(inp, s0, self._dir_params(sfx), bool(d), sfx)
                 out[:, :, d * H:(d + 1) * H] = y
                 for k, s in enumerate(s_n):
                     finals[k].append(s)
@@ -252,7 +266,7 @@ class _Recurrent:
                 idx = layer * nd + d
                 dx, ds0, g = self._dir_backward(dy[:, :, d * H:(d + 1) * H],
                                                 tuple(s[idx] for s in d_states),
-                                                self._dir_params(sfx), dir_caches[d])
+                                                self._dir_params(sfx), dir_caches[d], sfx)
                 d_inp = dx if d_inp is None else d_inp + dx
                 for k, s in enumerate(ds0):
                     d0[k][idx] = s
@@ -363,13 +377,14 @@ def _time_views(buf, reverse):
     return (buf[:-1], buf[1:]) if reverse else (buf[1:], buf[:-1])
 
 
-def _input_projection(x, W_ih, bias):
-    """W_ih x_t + bias for all t at once: one (T*B, D) x (D, G*H) product."""
+def _input_projection(x, W_ih, bias, out):
+    """W_ih x_t + bias for all t at once: one (T*B, D) x (D, G*H) product, into out (T, B, G*H)."""
     T, B, D = x.shape
-    xp = x.reshape(T * B, D) @ W_ih.T
+    xp = out.reshape(T * B, -1)
+    np.matmul(x.reshape(T * B, D), W_ih.T, out=xp)
     if bias is not None:
         xp += bias
-    return xp.reshape(T, B, -1)
+    return out
 
 
 def _weight_grads(dG, x, hprev, W_ih):
@@ -407,11 +422,12 @@ class RNN(_Recurrent):
     def _extra_repr(self):
         return f", nonlinearity={self.nonlinearity!r}"
 
-    def _dir_forward(self, x, s0, p, reverse):
+    def _dir_forward(self, x, s0, p, reverse, key):
         T, B, _ = x.shape
+        H = self.hidden_size
         bias = None if p["b_ih"] is None else p["b_ih"] + p["b_hh"]
-        A = _input_projection(x, p["W_ih"], bias)      # becomes a(t) for all t
-        buf = np.empty((T + 1, B, self.hidden_size), self.dtype)
+        A = _input_projection(x, p["W_ih"], bias, self._buffer(("A", key), (T, B, H)))   # a(t), all t
+        buf = self._buffer(("h", key), (T + 1, B, H))
         out, hprev = _time_views(buf, reverse)
         hprev[T - 1 if reverse else 0][...] = s0[0]
         W_hhT = np.ascontiguousarray(p["W_hh"].T)   # BLAS is up to 2.5x slower on a transposed view at small sizes
@@ -427,9 +443,9 @@ class RNN(_Recurrent):
         h_n = out[0 if reverse else T - 1]
         return out, (h_n.copy(),), {"x": x, "A": A, "out": out, "hprev": hprev, "reverse": reverse}
 
-    def _dir_backward(self, dy, ds, p, c):
+    def _dir_backward(self, dy, ds, p, c, key):
         out, hprev, T = c["out"], c["hprev"], dy.shape[0]
-        dA = np.empty_like(c["A"])
+        dA = self._buffer(("dA", key), c["A"].shape)
         dh = ds[0].copy()
         W_hh = p["W_hh"]
         tanh = self.nonlinearity == "tanh"
@@ -510,20 +526,27 @@ class LSTM(_Recurrent):
             return {}
         return {g: self.params[f"weight_{g}{sfx}"] for g in ("ci", "cf", "co")}
 
-    def _dir_forward(self, x, s0, p, reverse):
+    def _dir_forward(self, x, s0, p, reverse, key):
         T, B, _ = x.shape
         H = self.hidden_size
-        bias = None if p["b_ih"] is None else p["b_ih"] + p["b_hh"]
-        G = _input_projection(x, p["W_ih"], bias)    # (T, B, 4H): pre-activations, then gates
-        hbuf = np.empty((T + 1, B, H), self.dtype)
-        cbuf = np.empty((T + 1, B, H), self.dtype)
+        # All four gates with one tanh call: sigma(a) = (1 + tanh(a / 2)) / 2, so the rows of
+        # the sigmoid gates i, f, o are pre-scaled by 1/2 (a copy of the weights, not the
+        # parameters) and after tanh only those blocks need "* 0.5 + 0.5".
+        half = np.full(4 * H, 0.5, self.dtype)
+        half[2 * H:3 * H] = 1.0
+        W_ih = p["W_ih"] * half[:, None]
+        W_hhT = np.ascontiguousarray((p["W_hh"] * half[:, None]).T)
+        bias = None if p["b_ih"] is None else (p["b_ih"] + p["b_hh"]) * half
+        # (T, B, 4H): the (scaled) pre-activations of all steps, turned into the gates in place
+        G = _input_projection(x, W_ih, bias, self._buffer(("G", key), (T, B, 4 * H)))
+        hbuf = self._buffer(("h", key), (T + 1, B, H))
+        cbuf = self._buffer(("C", key), (T + 1, B, H))
         out, hprev = _time_views(hbuf, reverse)
         C, Cprev = _time_views(cbuf, reverse)
         first = T - 1 if reverse else 0
         hprev[first][...] = s0[0]
         Cprev[first][...] = s0[1]
-        tanhC = np.empty((T, B, H), self.dtype)
-        W_hhT = np.ascontiguousarray(p["W_hh"].T)
+        tanhC = self._buffer(("tanhC", key), (T, B, H))
         tmp = np.empty((B, 4 * H), self.dtype)
         peep = self.peephole
         diag = peep == "diagonal"
@@ -531,23 +554,29 @@ class LSTM(_Recurrent):
             g = G[t]
             np.matmul(hprev[t], W_hhT, out=tmp)
             g += tmp
-            i_f, gg, o = g[:, :2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
-            if peep:   # f and i peep at C_{t-1}
+            i_f, o = g[:, :2 * H], g[:, 3 * H:]
+            if peep:   # f and i peep at C_{t-1} (halved like their other terms)
                 if diag:
-                    g[:, :H] += p["ci"] * Cprev[t]
-                    g[:, H:2 * H] += p["cf"] * Cprev[t]
+                    g[:, :H] += (0.5 * p["ci"]) * Cprev[t]
+                    g[:, H:2 * H] += (0.5 * p["cf"]) * Cprev[t]
                 else:
-                    g[:, :H] += Cprev[t] @ p["ci"].T
-                    g[:, H:2 * H] += Cprev[t] @ p["cf"].T
-            sigmoid(i_f, out=i_f)
-            np.tanh(gg, out=gg)
+                    g[:, :H] += Cprev[t] @ (0.5 * p["ci"]).T
+                    g[:, H:2 * H] += Cprev[t] @ (0.5 * p["cf"]).T
+                ifg = g[:, :3 * H]   # o must wait for C_t
+                np.tanh(ifg, out=ifg)
+            else:
+                np.tanh(g, out=g)
+            i_f *= 0.5
+            i_f += 0.5
             c = C[t]
             np.multiply(g[:, H:2 * H], Cprev[t], out=c)         # f_t * C_{t-1}
-            np.multiply(g[:, :H], gg, out=tmp[:, :H])            # i_t * C_tilde_t
+            np.multiply(g[:, :H], g[:, 2 * H:3 * H], out=tmp[:, :H])   # i_t * C_tilde_t
             c += tmp[:, :H]
             if peep:   # o peeps at the new C_t
-                o += p["co"] * c if diag else c @ p["co"].T
-            sigmoid(o, out=o)
+                o += (0.5 * p["co"]) * c if diag else c @ (0.5 * p["co"]).T
+                np.tanh(o, out=o)
+            o *= 0.5
+            o += 0.5
             np.tanh(c, out=tanhC[t])
             np.multiply(o, tanhC[t], out=out[t])
         last = 0 if reverse else T - 1
@@ -555,11 +584,11 @@ class LSTM(_Recurrent):
                  "tanhC": tanhC, "reverse": reverse}
         return out, (out[last].copy(), C[last].copy()), cache
 
-    def _dir_backward(self, dy, ds, p, c):
+    def _dir_backward(self, dy, ds, p, c, key):
         G, C, Cprev, tanhC = c["G"], c["C"], c["Cprev"], c["tanhC"]
         T, B, H4 = G.shape
         H = H4 // 4
-        dG = np.empty_like(G)
+        dG = self._buffer(("dG", key), G.shape)
         dh, dC = ds[0].copy(), ds[1].copy()
         tmp = np.empty((B, H), self.dtype)
         W_hh = p["W_hh"]
@@ -685,7 +714,7 @@ class GRU(_Recurrent):
     def _extra_repr(self):
         return f", variant={self.variant!r}"
 
-    def _dir_forward(self, x, s0, p, reverse):
+    def _dir_forward(self, x, s0, p, reverse, key):
         T, B, _ = x.shape
         H = self.hidden_size
         b_ih, b_hh = p["b_ih"], p["b_hh"]
@@ -693,11 +722,11 @@ class GRU(_Recurrent):
         if b_ih is not None:   # b_hr, b_hz fold into the input side; b_hn cannot (torch: inside r * (.))
             bias = b_ih.copy()
             bias[:2 * H] += b_hh[:2 * H]
-        G = _input_projection(x, p["W_ih"], bias)    # (T, B, 3H): r, z, n
-        buf = np.empty((T + 1, B, H), self.dtype)
+        G = _input_projection(x, p["W_ih"], bias, self._buffer(("G", key), (T, B, 3 * H)))   # r, z, n
+        buf = self._buffer(("h", key), (T + 1, B, H))
         out, hprev = _time_views(buf, reverse)
         hprev[T - 1 if reverse else 0][...] = s0[0]
-        HN = np.empty((T, B, H), self.dtype)   # torch: W_hn h + b_hn; lecture: r * h
+        HN = self._buffer(("HN", key), (T, B, H))   # torch: W_hn h + b_hn; lecture: r * h
         W_hh = p["W_hh"]
         lecture = self.variant == "lecture"
         if lecture:
@@ -741,13 +770,13 @@ class GRU(_Recurrent):
         cache = {"x": x, "G": G, "HN": HN, "out": out, "hprev": hprev, "reverse": reverse}
         return out, (out[last].copy(),), cache
 
-    def _dir_backward(self, dy, ds, p, c):
+    def _dir_backward(self, dy, ds, p, c, key):
         G, HN, hprev = c["G"], c["HN"], c["hprev"]
         T, B, H3 = G.shape
         H = H3 // 3
         lecture = self.variant == "lecture"
-        dG = np.empty_like(G)        # gradients of the input-side pre-activations
-        dHP = np.empty_like(G)       # ... of the hidden-side products (differ in the n block)
+        dG = self._buffer(("dG", key), G.shape)     # gradients of the input-side pre-activations
+        dHP = self._buffer(("dHP", key), G.shape)   # ... of the hidden-side products (differ in the n block)
         dh = ds[0].copy()
         tmp = np.empty((B, H), self.dtype)
         W_hh = p["W_hh"]
