@@ -30,7 +30,10 @@ from nbclient import NotebookClient
 path = sys.argv[1]
 before = os.stat(path).st_mtime_ns
 nb = nbformat.read(path, as_version=4)
-NotebookClient(nb, timeout=120, kernel_name="python3", record_timing=False,
+nb.metadata.pop("widgets", None)
+# store_widget_state=False: the widgets carry their own static HTML; saving the live state
+# would add ~170 KB of random-id metadata to a notebook on every run.
+NotebookClient(nb, timeout=120, kernel_name="python3", record_timing=False, store_widget_state=False,
                resources={"metadata": {"path": str(Path(path).resolve().parent)}}).execute()
 if os.stat(path).st_mtime_ns != before:
     print(f"{path}: changed on disk while it ran; not overwritten, run it again", file=sys.stderr)

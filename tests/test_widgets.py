@@ -339,10 +339,10 @@ def test_show_sends_live_view_and_static_html(monkeypatch):
 def test_static_state_is_the_widgets_own_keys():
     keys = {W: sorted(getattr(cw, W)().static_state()) for W in cw._WIDGETS}
     assert keys == {
-        "RNNCellExplorer": ["U", "V", "W", "b", "c", "h_prev", "nonlinearity", "outputs", "x_t"],
-        "LSTMExplorer": ["C_prev", "h_prev", "outputs", "peephole", "presets", "weights", "x_t"],
-        "GRUExplorer": ["h_prev", "outputs", "variant", "weights", "x_t"],
-        "SequenceStepper": ["C0", "feature", "h0", "kind", "nonlinearity", "peephole", "t", "traces",
+        "RNNCellExplorer": ["U", "V", "W", "b", "c", "h_prev", "nonlinearity", "x_t"],
+        "LSTMExplorer": ["C_prev", "h_prev", "peephole", "presets", "weights", "x_t"],
+        "GRUExplorer": ["h_prev", "variant", "weights", "x_t"],
+        "SequenceStepper": ["C0", "feature", "h0", "kind", "nonlinearity", "peephole", "t",
                             "unit", "variant", "weights", "xs"]}
 
 

@@ -34,9 +34,15 @@ NOTEBOOKS = [f for f in toc_files() if (ROOT / f"{f}.ipynb").is_file()]
 
 
 def test_the_toc_has_notebook_chapters():
+    """book/_toc.yml lists the chapters by hand: every notebook in notebooks/ must be there, once."""
     assert NOTEBOOKS, "book/_toc.yml lists no notebook from notebooks/"
+    listed = list(toc_files())
     on_disk = {p.relative_to(ROOT).with_suffix("").as_posix() for p in (ROOT / "notebooks").glob("*.ipynb")}
-    assert on_disk <= set(toc_files()), f"notebooks not in book/_toc.yml: {sorted(on_disk - set(toc_files()))}"
+    assert on_disk <= set(listed), f"notebooks not in book/_toc.yml: {sorted(on_disk - set(listed))}"
+    twice = sorted({f for f in listed if listed.count(f) > 1})
+    assert not twice, f"listed more than once in book/_toc.yml: {twice}"
+    missing = [f for f in listed if not any((ROOT / f"{f}{s}").is_file() for s in (".ipynb", ".md"))]
+    assert not missing, f"book/_toc.yml names files that do not exist: {missing}"
 
 
 @pytest.mark.parametrize("doc", NOTEBOOKS)

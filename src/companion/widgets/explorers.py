@@ -10,7 +10,7 @@ raises ``traitlets.TraitError`` and leaves the widget as it was.
 Weights may come from a companion layer or a torch module (through
 :func:`companion.from_torch`): the one-unit explorers take a layer with
 ``input_size == hidden_size == 1``; the sequence stepper takes layer 0,
-direction 0 of any layer up to 8 inputs and 8 units.
+direction 0 of any layer up to 16 inputs and 8 units.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ __all__ = ["RNNCellExplorer", "LSTMExplorer", "GRUExplorer", "SequenceStepper", 
 #: bounds shared with static/ui.js (BOUNDS there): ``|x_t| <= x``, ``|h| <= h``, ``|C| <= C``,
 #: explorer weights <= w, stepper weights <= seqW, at most maxT steps, maxD inputs,
 #: maxH units, maxK output classes
-BOUNDS = dict(x=5, h=1, C=5, w=10, seqW=100, maxT=100, maxD=8, maxH=8, maxK=10)
+BOUNDS = dict(x=5, h=1, C=5, w=10, seqW=100, maxT=100, maxD=16, maxH=8, maxK=10)
 
 LSTM_NAMES = ("W_xf", "W_hf", "b_f", "W_xi", "W_hi", "b_i", "W_xC", "W_hC", "b_C",
               "W_xo", "W_ho", "b_o", "w_cf", "w_ci", "w_co")
@@ -125,12 +125,21 @@ class Number(T.Float):
 class _Widget(anywidget.AnyWidget):
     _module = None
 
+    #: computed by Python for the live view; the static page recomputes them in JavaScript
+    _COMPUTED = ("outputs", "traces")
+
     def static_state(self):
-        """This widget's own synced state (not anywidget's or ipywidgets' keys), JSON-able."""
+        """This widget's own synced inputs (not anywidget's or ipywidgets' keys), JSON-able.
+
+        The computed ``outputs``/``traces`` are left out: the page computes them, so the
+        stored HTML depends only on the inputs and weights (no last-bit differences of
+        exp/tanh between machines in a stored notebook output) and stays small.
+        """
         # anywidget's add_traits makes type(self) a generated subclass: find ours in the MRO
         cls = next(c for c in type(self).__mro__ if "_module" in vars(c))
         synced = self.class_traits(sync=True)
-        own = [k for k in cls.class_own_traits() if k in synced and not k.startswith("_")]
+        own = [k for k in cls.class_own_traits()
+               if k in synced and not k.startswith("_") and k not in self._COMPUTED]
         return self.get_state(key=own)
 
 

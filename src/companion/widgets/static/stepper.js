@@ -118,7 +118,7 @@ export function render({ model, el }) {
     const hs = series.h.slice(0, t);
     note.textContent = st.kind === "lstm"
       ? `Average change per step so far: |ΔC_t| = ${fmt(mad(series.C.slice(0, t)))}, |Δh_t| = ${fmt(mad(hs))}. `
-        + "C_t moves only through f_t·C_{t-1} + i_t·C̃_t, so it drifts slowly; h_t = o_t·tanh(C_t) follows the output gate."
+        + "C_t moves only through f_t·C_{t-1} + i_t·C̃_t, so where f_t is near 1 and i_t near 0 it drifts slowly; h_t = o_t·tanh(C_t) also follows the output gate."
       : `Average change per step so far: |Δh_t| = ${fmt(mad(hs))}. ` + (st.kind === "rnn"
         ? "The vanilla RNN rewrites h_t completely at every step." : "The GRU keeps h_t where its update gate says keep.");
     info.textContent = `${st.kind.toUpperCase()}${st.kind === "gru" ? ` (${st.variant} form)` : ""}${st.peephole ? ` with ${st.peephole} peepholes` : ""}: `

@@ -3,7 +3,7 @@
 // value bars labelled with number and equation, state validation, theme CSS.
 
 // Bounds shared with companion/widgets/explorers.py (BOUNDS there).
-export const BOUNDS = { x: 5, h: 1, C: 5, w: 10, seqW: 100, maxT: 100, maxD: 8, maxH: 8, maxK: 10 };
+export const BOUNDS = { x: 5, h: 1, C: 5, w: 10, seqW: 100, maxT: 100, maxD: 16, maxH: 8, maxK: 10 };
 
 let counter = 0;
 export function uid(prefix) {
@@ -59,7 +59,9 @@ export function parseTyped(text) { return NUMBER.test(text) ? Number(text) : NaN
 // ---------------------------------------------------------------- theme
 // Colours follow the page's theme where it says so (pydata-sphinx-theme's
 // html[data-theme=dark], JupyterLab's body[data-jp-theme-light=false], VS Code's
-// .vscode-dark); text uses the page's own colour (color: inherit).
+// .vscode-dark); text uses the page's own colour (color: inherit). pydata-sphinx-theme's dark
+// mode puts every HTML output on a light box: there the widget takes back the page's dark
+// surface, so that its dark-mode palette stays readable.
 const CSS = `
 .cw{--cw-a:#1f5fa8;--cw-b:#b3245c;--cw-c:#2e7d32;--cw-d:#8a5a00;--cw-e:#6a3fa0;--cw-warn:#b00020;
 --cw-hi:#c77700;--cw-track:rgba(128,128,128,.22);--cw-line:rgba(128,128,128,.55);color:inherit;
@@ -67,7 +69,9 @@ font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;border:1px solid va
 border-radius:6px;padding:.6em .8em;margin:.5em 0;max-width:760px;box-sizing:border-box}
 html[data-theme=dark] .cw,body[data-jp-theme-light=false] .cw,.vscode-dark .cw{--cw-a:#7cb8f5;
 --cw-b:#f48fb1;--cw-c:#81c784;--cw-d:#ffcc66;--cw-e:#c5a3ff;--cw-warn:#ff8a80;--cw-hi:#ffb74d}
-.cw h4{margin:.2em 0 .4em;font-size:1.05em}.cw fieldset{border:1px solid var(--cw-line);border-radius:4px;
+html[data-theme=dark] .cw{background:var(--pst-color-background,#121212);color:var(--pst-color-text-base,#ced6dd)}
+html[data-theme=dark] .bd-content div.cell_output .output.text_html:has(>.cw-static){background:transparent;color:inherit;padding:0}
+.cw h4{margin:.2em 0 .4em;font-size:1.05em;color:inherit}.cw fieldset{border:1px solid var(--cw-line);border-radius:4px;
 margin:.4em 0;padding:.3em .6em}.cw legend{font-weight:600}
 .cw-row{display:grid;grid-template-columns:9.5em 1fr 5.5em;gap:.2em .6em;align-items:center}
 .cw-row input[type=range]{width:100%;accent-color:var(--cw-a)}.cw-row input[type=text]{width:5em;
@@ -92,7 +96,7 @@ border-radius:4px;padding:.15em .6em;margin:.1em .3em .1em 0;cursor:pointer}
 .cw-note{font-size:.92em;margin:.3em 0}.cw-path{font-family:ui-monospace,Menlo,Consolas,monospace}
 .cw-path span{padding:0 .2em;border-radius:3px;border:2px solid transparent}.cw-path .cw-dominant{border-color:var(--cw-hi)}
 .cw-grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:.4em 1em}
-.cw-legend span{margin-right:1em;white-space:nowrap}
+.cw-legend{display:flex;flex-wrap:wrap;gap:.1em 1em}.cw-legend>span{white-space:nowrap}
 `;
 
 export function injectStyle(el) {
