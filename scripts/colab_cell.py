@@ -21,14 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 TAG = "colab-install"
 
 TEMPLATE = '''\
-# In Colab, install the companion package; elsewhere this cell does nothing.
+# In Colab, install the companion package (with what the notebooks add: the widgets);
+# elsewhere this cell does nothing.
 try:
     import companion
 except ImportError:
     import os, subprocess, sys
     if "google.colab" in sys.modules:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                        "git+{url}@{branch}"], check=True)
+                        "companion[notebooks] @ git+{url}@{branch}"], check=True)
     elif os.path.isdir(os.path.join("..", "src", "companion")):  # a clone: JupyterHub
         sys.path.insert(0, os.path.abspath(os.path.join("..", "src")))
     else:
