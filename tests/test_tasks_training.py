@@ -1,5 +1,4 @@
 """The generated tasks (shapes, labels right by construction, seeded) and the training loop."""
-import os
 import subprocess
 import sys
 import time

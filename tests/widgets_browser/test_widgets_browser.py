@@ -15,7 +15,6 @@ import os
 import re
 import statistics
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -42,7 +41,6 @@ _need(sync_playwright is not None, "playwright (python) is not installed")
 
 import companion.widgets as cw  # noqa: E402
 from companion.widgets import embed  # noqa: E402
-from companion.widgets.vectors import run_sequence  # noqa: E402
 
 
 def make_widgets():

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import cells
-from ..activations import sigmoid, softmax
+from ..activations import softmax
 from ..head import OutputHead
 from . import run_check
 
