@@ -115,12 +115,7 @@ def draw_lstm_cell(ax, highlight=None, peephole=False, title=None):
         line([(7.5, yC), (7.5, yp), (xo - 0.3, yp), (xo - 0.3, yG + 0.36)], {"output", "peephole"}, **pk)
         label((1.7, 4.3), "$C_{t-1}$", {"forget", "input", "peephole"}, fontsize=10, ha="left")
         label((7.6, 4.3), "$C_t$", {"output", "peephole"}, fontsize=10, ha="left")
-    ax.set_xlim(-1.6, 13.6)
-    ax.set_ylim(-1.5, 7.4)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=12)
+    _frame(ax, title)
 
 
 def draw_rnn_cell(ax, title=None):
@@ -146,6 +141,11 @@ def draw_rnn_cell(ax, title=None):
     ax.text(13.2, 3.6, "$h_t$", fontsize=13, ha="right")
     ax.text(11.15, 6.9, "$h_t$", fontsize=13)
     ax.text(6.3, 1.35, "$W h_{t-1} + U x_t + b$", fontsize=10, color="#555555")
+    _frame(ax, title)
+
+
+def _frame(ax, title):
+    """The same drawing area for every cell diagram, so figures line up side by side."""
     ax.set_xlim(-1.6, 13.6)
     ax.set_ylim(-1.5, 7.4)
     ax.set_aspect("equal")
