@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 INSTRUCTOR := $(VENV)/.instructor
 
 .PHONY: help venv instructor assignments test-js test test-package book book-strict serve notebooks sync-notebooks \
-        test-notebooks test-site bench lock clean
+        test-notebooks test-notebooks-alt test-site bench lock clean
 
 help:
 	@echo "make book   build the site (book/_build/html/index.html)"
@@ -53,7 +53,7 @@ test-js:
 	elif [ -n "$$CI" ]; then echo "test-js: node is missing (CI needs Node.js >= 18)"; exit 1; \
 	else echo "test-js: SKIPPED, Node.js is not installed (install Node.js >= 18 to run the widget JS tests)"; fi
 
-test: test-package test-js test-notebooks test-site
+test: test-package test-js test-notebooks test-notebooks-alt test-site
 
 # ---------------------------------------------------------------- the book
 # Built from the repository root, so the toc points at notebooks/ in place (no copies);
@@ -94,9 +94,22 @@ sync-notebooks: $(STAMP)
 
 # nbval, strict: every stored text output must equal a fresh run's (cells tagged
 # nbval-ignore-output excepted; tests/nbval_sanitize.cfg masks truly volatile text).
-test-notebooks: $(STAMP)
-	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
+NBVAL := $(PY) -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  --nbval-cell-timeout=60 -p no:cacheprovider
+test-notebooks: $(STAMP)
+	$(PY) scripts/blas_config.py
+	$(NBVAL)
+
+# The same nbval run under a second numerical configuration: another OpenBLAS kernel (a generic
+# one: Prescott on x86-64, ARMV8 on ARM) and one BLAS/OpenMP thread instead of the machine's
+# default. Stored outputs must not depend on either (CONTRIBUTING.md, "Outputs that mean the
+# same on every machine"); blas_config.py checks first that the configuration took effect.
+ALT_CORETYPE := $(if $(filter aarch64 arm64,$(shell uname -m)),ARMV8,Prescott)
+ALT_ENV := env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=$(ALT_CORETYPE) OPENBLAS_NUM_THREADS=1 \
+	  OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+test-notebooks-alt: $(STAMP)
+	$(ALT_ENV) $(PY) scripts/blas_config.py --threads 1 --coretype $(ALT_CORETYPE)
+	$(ALT_ENV) $(NBVAL)
 
 # The built site: browser (every page, no other host, no console error, math rendered;
 # skipped without chromium unless CI is set), links and anchors, launch buttons,
