@@ -1,7 +1,8 @@
 """Bad input: every failure is a ValueError (RuntimeError for backward before forward) whose
-message names the argument and says what was expected and what was given, and a failed
+message names the argument and says what was expected and what was given, and a refused
 call changes nothing: parameters are unchanged, grads are unchanged, and the previous
-forward's cache still gives exactly the same backward."""
+forward's cache still gives exactly the same backward. (A forward that fails *after* its
+input was accepted, e.g. interrupted, drops the cache instead: tests/test_hostile_layers.py.)"""
 from __future__ import annotations
 
 import re

@@ -120,8 +120,11 @@ def test_node_suite_passes():
 
 # --------------------------------------------------------------------------- values equal companion
 
-def _lstm_w(weights):
-    return {k: (np.array([v]) if k.startswith(("b_", "w_c")) else np.array([[v]])) for k, v in weights.items()}
+def _lstm_w(weights, peephole):
+    """The explorer's scalars as cells.lstm_step's arrays; the peephole weights only with peepholes
+    (lstm_step refuses w_c* when peephole is None rather than ignore them)."""
+    return {k: (np.array([v]) if k.startswith(("b_", "w_c")) else np.array([[v]])) for k, v in weights.items()
+            if peephole or not k.startswith("w_c")}
 
 
 def _gru_w(weights):
@@ -137,13 +140,13 @@ def test_lstm_state_round_trip(preset, peephole):
     w.x_t, w.h_prev, w.C_prev = -0.35, 0.4, 1.25
     state = w.get_state()
     assert state["x_t"] == -0.35 and state["C_prev"] == 1.25 and state["peephole"] is peephole
-    expect = cells.lstm_step(np.array([-0.35]), np.array([0.4]), np.array([1.25]), _lstm_w(w.weights),
+    expect = cells.lstm_step(np.array([-0.35]), np.array([0.4]), np.array([1.25]), _lstm_w(w.weights, peephole),
                              peephole="diagonal" if peephole else None)
     for k, v in expect._asdict().items():
         assert w.outputs[k] == float(v[0]), k
     # a change as the browser sends it (several keys at once)
     w.set_state({"x_t": 0.8, "weights": {**w.weights, "b_f": -1.0}})
-    expect = cells.lstm_step(np.array([0.8]), np.array([0.4]), np.array([1.25]), _lstm_w(w.weights),
+    expect = cells.lstm_step(np.array([0.8]), np.array([0.4]), np.array([1.25]), _lstm_w(w.weights, peephole),
                              peephole="diagonal" if peephole else None)
     assert w.outputs["C_t"] == float(expect.C_t[0])
 
@@ -179,7 +182,7 @@ def test_lstm_from_companion_layer_and_torch():
 def test_rnn_state_round_trip():
     w = cw.RNNCellExplorer()
     w.x_t, w.h_prev, w.U, w.W, w.b = 2.0, -0.5, 1.2, 0.3, -0.1
-    w.V, w.c = [1.0, -2.0, 0.5, 3.0], [0.1, 0.2, 0.3, 0.4]
+    w.update(V=[1.0, -2.0, 0.5, 3.0], c=[0.1, 0.2, 0.3, 0.4])     # K changes: V and c together
     s = cells.rnn_step(np.array([2.0]), np.array([-0.5]), np.array([[1.2]]), np.array([[0.3]]),
                        np.array([-0.1]), np.array([[1.0], [-2.0], [0.5], [3.0]]), np.array([0.1, 0.2, 0.3, 0.4]))
     assert w.outputs["a_t"] == float(s.a_t[0]) and w.outputs["h_t"] == float(s.h_t[0])

@@ -13,9 +13,28 @@ torch-style parameters to the per-gate names used here.
 Backward functions take the gradient of the loss with respect to the step's
 outputs and the step's saved forward values, and return the gradients of the
 step's inputs and of every weight, named ``d<name>``.
+
+Every argument is checked before anything is computed, as the layers check
+theirs: a real numeric array (integers or floats; not bool, complex, object or
+text), finite (no NaN, no inf), of the shape its symbol says: x_t (D,) or
+(B, D); h_prev, C_prev and the gradients dh_t, dC_t (H,) or (B, H), all one
+example or all a batch of the same B; W_x* and U (H, D); W_h* and W (H, H);
+biases (H,); V (K, H) and c (K,); peephole weights (H,) for
+``peephole="diagonal"``, (H, H) for ``"full"``. A weight dict holds exactly the
+names the cell uses. The sizes D, H, B, K are those most arguments agree on
+(ties go to the earlier argument), so the error names the odd one out::
+
+    ValueError: b_f: expected shape (4,) = (H,), got (4, 1); H = 4 as in h_prev
+
+Arrays keep their dtype (a float32 step stays float32); lists are read with
+``np.asarray``.
 """
 from __future__ import annotations
 
+import math
+from collections import Counter
+from collections.abc import Mapping
+from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -38,6 +57,7 @@ LSTM_WEIGHTS = ("W_xi", "W_hi", "b_i", "W_xf", "W_hf", "b_f",
                 "W_xC", "W_hC", "b_C", "W_xo", "W_ho", "b_o")
 #: names of a GRU step's weights (the candidate keeps two biases, as torch's form needs both).
 GRU_WEIGHTS = ("W_xr", "W_hr", "b_r", "W_xz", "W_hz", "b_z", "W_xh", "W_hh", "b_xh", "b_hh")
+_PEEP_WEIGHTS = ("w_cf", "w_ci", "w_co")
 
 
 def _check_choice(name, value, choices):
@@ -45,14 +65,222 @@ def _check_choice(name, value, choices):
         raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
 
 
-def _peep(w, c):
+# --------------------------------------------------------------------------- argument checks
+#
+# One checker for every step function. A _Spec lists a function's array arguments with the
+# shape of each in size symbols; a leading "B" marks a per-example array, which is either one
+# example (the B left out) or a batch. The fast path reads D, H, K from the first argument
+# that has each and B from the first argument, compares all shapes and dtypes at once and
+# tests NaN/inf in one call: microseconds, as the step functions run inside loops. Only when
+# something is wrong does the slow path (_diagnose) work out which argument is the odd one
+# out (sizes by majority), to name it. The layers, which check their input once per
+# sequence, can call the unchecked _rnn_step, _lstm_step and _gru_step.
+
+_SMALL = 4096    # up to this many numbers in all, one NaN/inf test over their concatenation
+
+
+class _Spec:
+    def __init__(self, args):
+        self.names = tuple(a[0] for a in args)
+        self.pats = tuple(a[1] for a in args)
+        self.notes = tuple(a[2] if len(a) > 2 else "" for a in args)
+        distinct = list(dict.fromkeys(self.pats))
+        self.kind = tuple(distinct.index(p) for p in self.pats)
+        self.forms = tuple((p, p[1:] if p[0] == "B" else p) for p in distinct)   # (batch, one example)
+        first = {}
+        for i, p in enumerate(self.pats):
+            for k, s in enumerate(p):
+                if s != "B" and s not in first:
+                    first[s] = (i, k - len(p))          # the axis counted from the end
+        self.symbols = tuple(first)
+        self.first = tuple(first.values())
+        self.shapes = {}                                 # sizes -> expected shape of each pattern
+        assert self.pats[0][0] == "B"
+
+    def expected(self, key):
+        """(shape of each argument, their total size) for ``key`` = (B, or -1 for one example,
+        then the sizes of ``symbols``)."""
+        got = self.shapes.get(key)
+        if got is None:
+            size = dict(zip(self.symbols, key[1:]), B=key[0])
+            forms = [tuple(size[s] for s in (f[0] if key[0] >= 0 else f[1])) for f in self.forms]
+            shapes = [forms[k] for k in self.kind]
+            got = (shapes, sum(math.prod(s) for s in shapes))
+            if len(self.shapes) > 256:
+                self.shapes.clear()
+            self.shapes[key] = got
+        return got
+
+
+_shape, _dtype = attrgetter("shape"), attrgetter("dtype")
+
+
+def _check(spec, values):
+    """``values`` (in ``spec``'s order) as arrays, or a ValueError naming the bad argument."""
+    try:
+        arrs = [v if type(v) is np.ndarray else np.asarray(v) for v in values]
+        x = arrs[0]
+        key = (x.shape[0] if x.ndim == 2 else -1, *[arrs[i].shape[ax] for i, ax in spec.first])
+        if 0 not in key:
+            shapes, n = spec.expected(key)
+            if (list(map(_shape, arrs)) == shapes
+                    and all(d.kind in "fiu" for d in set(map(_dtype, arrs)))):
+                if n <= _SMALL:   # one NaN/inf test for all: a concatenation costs less than many calls
+                    if np.count_nonzero(np.isfinite(np.concatenate([a.ravel() for a in arrs]))) == n:
+                        return arrs
+                elif all(np.isfinite(a).all() for a in arrs if a.dtype.kind == "f"):
+                    return arrs
+    except (ValueError, TypeError, IndexError):
+        pass
+    _diagnose(spec, values)
+    raise AssertionError("unreachable: _diagnose found nothing wrong")   # pragma: no cover
+
+
+def _majority(values):
+    """The most common value; a tie goes to the one seen first."""
+    counts = Counter(values)
+    best = max(counts.values())
+    return next(v for v in values if counts[v] == best)
+
+
+def _fmt(t):
+    return "(" + ", ".join(map(str, t)) + ("," if len(t) == 1 else "") + ")"
+
+
+def _diagnose(spec, values):
+    """Raise the ValueError for the first bad argument: dtype, then shape, then NaN/inf."""
+    names = spec.names
+    arrs = []
+    for name, v in zip(names, values):
+        try:
+            a = np.asarray(v)
+        except (ValueError, TypeError):
+            raise ValueError(f"{name}: expected a real numeric array, got a {type(v).__name__} "
+                             "that numpy cannot read as one (ragged?)") from None
+        if a.dtype.kind not in "fiu":
+            raise ValueError(f"{name}: expected a real numeric array, got dtype {a.dtype}"
+                             + (" (None)" if v is None else ""))
+        arrs.append(a)
+    # one example or a batch: what most per-example arguments are
+    per = [i for i, p in enumerate(spec.pats) if p[0] == "B"]
+    votes = [arrs[i].ndim == len(spec.pats[i]) for i in per
+             if arrs[i].ndim in (len(spec.pats[i]) - 1, len(spec.pats[i]))]
+    batched = _majority(votes) if votes else False
+    pats = [p if batched or p[0] != "B" else p[1:] for p in spec.pats]
+    # each size: what most arguments with the right number of dimensions say
+    said = {}
+    for name, a, p in zip(names, arrs, pats):
+        if a.ndim == len(p):
+            for s, n in zip(p, a.shape):
+                said.setdefault(s, []).append((n, name))
+    size = {s: _majority([n for n, _ in v]) for s, v in said.items()}
+
+    def source(s, exclude):
+        return next((nm for n, nm in said.get(s, ()) if n == size[s] and nm != exclude), None)
+
+    for name, a, p, note in zip(names, arrs, pats, spec.notes):
+        want = tuple(size.get(s, s) for s in p)
+        if a.shape == want:
+            continue
+        why = []
+        if spec.pats[names.index(name)][0] == "B" and a.ndim == len(p) + (-1 if batched else 1):
+            others = [names[i] for i in per if arrs[i].ndim == len(pats[i]) and names[i] != name][:2]
+            if others:   # only the batch axis is wrong
+                why.append(f"{' and '.join(others)} {'are' if len(others) > 1 else 'is'} "
+                           f"{'a batch' if batched else 'one example'}")
+        else:
+            for k, s in enumerate(p):
+                if s in size and (a.ndim != len(p) or a.shape[k] != size[s]):
+                    src = source(s, name)
+                    if src is not None:
+                        why.append(f"{s} = {size[s]} as in {src}")
+        raise ValueError(f"{name}: expected shape {_fmt(want)} = {_fmt(p)}{note}, got {a.shape}"
+                         + ("; " + ", ".join(dict.fromkeys(why)) if why else ""))
+    for s, n in size.items():
+        if n == 0:
+            name, a = next((nm, a) for nm, a, p in zip(names, arrs, pats) if s in p)
+            raise ValueError(f"{name}: expected {s} >= 1, got shape {a.shape}")
+    for name, a in zip(names, arrs):
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise ValueError(f"{name}: expected finite values, got {'NaN' if np.isnan(a).any() else 'inf'} "
+                             f"(shape {a.shape})")
+
+
+def _weights(w, names, cell, peephole=None):
+    """The arrays of the weight dict ``w`` in the order of ``names``; a missing or an unknown
+    key is refused (a misspelt name would otherwise be ignored)."""
+    try:
+        if len(w) == len(names):
+            return [w[k] for k in names]
+    except (TypeError, KeyError):
+        pass
+    if not isinstance(w, Mapping):
+        raise ValueError(f"w: expected a dict of the {cell} weights {', '.join(names)}, got {type(w).__name__}")
+    missing = [k for k in names if k not in w]
+    unknown = [k for k in w if k not in names]
+    parts = []
+    if missing:
+        parts.append("missing " + ", ".join(missing))
+    if unknown:
+        parts.append("unexpected " + ", ".join(map(repr, unknown)))
+    hint = ""
+    if cell == "LSTM" and peephole is None and set(unknown) & set(_PEEP_WEIGHTS):
+        hint = "; peephole weights need peephole='diagonal' or 'full'"
+    elif cell == "LSTM" and peephole and set(missing) & set(_PEEP_WEIGHTS):
+        hint = f"; peephole={peephole!r} needs w_cf, w_ci, w_co"
+    raise ValueError(f"w: expected the {cell} weights {', '.join(names)}; {'; '.join(parts)}{hint}")
+
+
+def _step_fields(step, cls, fn):
+    if isinstance(step, tuple) and len(step) == len(cls._fields):
+        return tuple(step)
+    raise ValueError(f"step: expected the {cls.__name__} that {fn} returned ({', '.join(cls._fields)}), "
+                     f"got {type(step).__name__}" + (f" of length {len(step)}" if isinstance(step, tuple) else ""))
+
+
+_X, _HB = ("B", "D"), ("B", "H")
+
+
+def _weight_pattern(name):
+    return ("H", "D") if name.startswith("W_x") else ("H", "H") if name.startswith("W_h") else ("H",)
+
+
+def _peep_specs(peephole):
+    if not peephole:
+        return []
+    pat = ("H",) if peephole == "diagonal" else ("H", "H")
+    return [(n, pat, f" for peephole={peephole!r}") for n in _PEEP_WEIGHTS]
+
+
+_RNN = [("x_t", _X), ("h_prev", _HB), ("U", ("H", "D")), ("W", ("H", "H")), ("b", ("H",))]
+_SPECS = {
+    ("rnn", 0): _Spec(_RNN),
+    ("rnn", 1): _Spec(_RNN + [("V", ("K", "H"))]),
+    ("rnn", 2): _Spec(_RNN + [("V", ("K", "H")), ("c", ("K",))]),
+    ("rnn_back", None): _Spec([("dh_t", _HB), ("x_t", _X), ("h_prev", _HB), ("step.a_t", _HB),
+                               ("step.h_t", _HB), ("U", ("H", "D")), ("W", ("H", "H"))]),
+    ("gru", None): _Spec([("x_t", _X), ("h_prev", _HB)] + [(n, _weight_pattern(n)) for n in GRU_WEIGHTS]),
+    ("gru_back", None): _Spec([("dh_t", _HB), ("x_t", _X), ("h_prev", _HB)]
+                              + [(f"step.{f}", _HB) for f in ("z_t", "r_t", "h_tilde_t", "h_t", "hh_t")]
+                              + [(n, _weight_pattern(n)) for n in GRU_WEIGHTS]),
+}
+for _p in PEEPHOLES:
+    _w = [(n, _weight_pattern(n)) for n in LSTM_WEIGHTS] + _peep_specs(_p)
+    _SPECS["lstm", _p] = _Spec([("x_t", _X), ("h_prev", _HB), ("C_prev", _HB)] + _w)
+    _SPECS["lstm_back", _p] = _Spec(
+        [("dh_t", _HB), ("dC_t", _HB), ("x_t", _X), ("h_prev", _HB), ("C_prev", _HB)]
+        + [(f"step.{f}", _HB) for f in ("f_t", "i_t", "C_tilde_t", "C_t", "o_t", "h_t")] + _w)
+_LSTM_NAMES = {p: LSTM_WEIGHTS + (_PEEP_WEIGHTS if p else ()) for p in PEEPHOLES}
+
+
+def _peep(w, c, peephole):
     """The peephole term: w * c for a diagonal (H,) weight, W c for a full (H, H) one."""
-    return w * c if w.ndim == 1 else c @ w.T
+    return w * c if peephole == "diagonal" else c @ w.T
 
 
-def _peep_back(w, d_pre, c):
+def _peep_back(w, d_pre, c, peephole):
     """Gradients of the peephole term w.r.t. its weight and its cell input."""
-    if w.ndim == 1:
+    if peephole == "diagonal":
         return (d_pre * c).reshape(-1, w.shape[0]).sum(axis=0), d_pre * w
     return d_pre.reshape(-1, w.shape[0]).T @ c.reshape(-1, w.shape[0]), d_pre @ w
 
@@ -91,10 +319,24 @@ def rnn_step(x_t, h_prev, U, W, b, V=None, c=None, nonlinearity="tanh"):
     torch.nn.RNN calls them weight_hh, weight_ih and bias_ih + bias_hh.
 
     Shapes: x_t (D,) or (B, D); h_prev (H,) or (B, H); U (H, D); W (H, H);
-    b (H,); V (K, H); c (K,). Pass ``V=None`` for the recurrence alone.
-    ``nonlinearity="relu"`` replaces tanh by ReLU (torch's option).
+    b (H,); V (K, H); c (K,). Pass ``V=None`` for the recurrence alone
+    (``c`` needs ``V``). ``nonlinearity="relu"`` replaces tanh by ReLU
+    (torch's option). Every argument is checked (see the module's docstring).
     """
     _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+    if V is None:
+        if c is not None:
+            raise ValueError("c: the output bias needs the output weights V (o(t) = c + V h(t)); got V=None")
+        x_t, h_prev, U, W, b = _check(_SPECS["rnn", 0], (x_t, h_prev, U, W, b))
+    elif c is None:
+        x_t, h_prev, U, W, b, V = _check(_SPECS["rnn", 1], (x_t, h_prev, U, W, b, V))
+    else:
+        x_t, h_prev, U, W, b, V, c = _check(_SPECS["rnn", 2], (x_t, h_prev, U, W, b, V, c))
+    return _rnn_step(x_t, h_prev, U, W, b, V, c, nonlinearity)
+
+
+def _rnn_step(x_t, h_prev, U, W, b, V=None, c=None, nonlinearity="tanh"):
+    """:func:`rnn_step` without the argument checks, for callers that checked them once."""
     a_t = b + h_prev @ W.T + x_t @ U.T
     h_t = np.tanh(a_t) if nonlinearity == "tanh" else relu(a_t)
     if V is None:
@@ -118,13 +360,16 @@ def rnn_step_backward(dh_t, x_t, h_prev, step, U, W, nonlinearity="tanh"):
         \partial L/\partial x(t) = U^\top \partial L/\partial a(t)
 
     The output head's gradient enters through ``dh_t`` (see :mod:`companion.head`).
+    ``step`` is the :class:`RNNStep` of the forward (its a_t and h_t are used).
     Returns a dict with dx_t, dh_prev, dU, dW, db.
     """
     _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+    a_t, h_t = _step_fields(step, RNNStep, "rnn_step")[:2]
+    dh_t, x_t, h_prev, a_t, h_t, U, W = _check(_SPECS["rnn_back", None], (dh_t, x_t, h_prev, a_t, h_t, U, W))
     if nonlinearity == "tanh":
-        da = dh_t * (1.0 - step.h_t ** 2)
+        da = dh_t * (1.0 - h_t ** 2)
     else:
-        da = dh_t * (step.a_t > 0)
+        da = dh_t * (a_t > 0)
     return {"dx_t": da @ U, "dh_prev": da @ W,
             "dU": _outer(da, x_t), "dW": _outer(da, h_prev), "db": _bsum(da)}
 
@@ -164,21 +409,31 @@ def lstm_step(x_t, h_prev, C_prev, w, peephole=None):
     C-columns literally as full (H, H) matrices w_cf, w_ci, w_co;
     ``peephole="diagonal"`` uses one weight per unit (shape (H,)), the form of
     Gers & Schmidhuber (2000) and Graves (2013): unit j's gate sees only unit
-    j's cell.
+    j's cell. The form of w_c* must match ``peephole`` (an (H, H) weight is
+    refused for "diagonal", not multiplied), and ``w`` holds w_c* exactly when
+    ``peephole`` is set. Every argument is checked (see the module's docstring).
     """
     _check_choice("peephole", peephole, PEEPHOLES)
+    names = _LSTM_NAMES[peephole]
+    x_t, h_prev, C_prev, *ws = _check(_SPECS["lstm", peephole],
+                                      (x_t, h_prev, C_prev, *_weights(w, names, "LSTM", peephole)))
+    return _lstm_step(x_t, h_prev, C_prev, dict(zip(names, ws)), peephole)
+
+
+def _lstm_step(x_t, h_prev, C_prev, w, peephole=None):
+    """:func:`lstm_step` without the argument checks, for callers that checked them once."""
     f_pre = h_prev @ w["W_hf"].T + x_t @ w["W_xf"].T + w["b_f"]
     i_pre = h_prev @ w["W_hi"].T + x_t @ w["W_xi"].T + w["b_i"]
     if peephole:
-        f_pre = f_pre + _peep(w["w_cf"], C_prev)
-        i_pre = i_pre + _peep(w["w_ci"], C_prev)
+        f_pre = f_pre + _peep(w["w_cf"], C_prev, peephole)
+        i_pre = i_pre + _peep(w["w_ci"], C_prev, peephole)
     f_t = sigmoid(f_pre)
     i_t = sigmoid(i_pre)
     C_tilde_t = np.tanh(h_prev @ w["W_hC"].T + x_t @ w["W_xC"].T + w["b_C"])
     C_t = f_t * C_prev + i_t * C_tilde_t
     o_pre = h_prev @ w["W_ho"].T + x_t @ w["W_xo"].T + w["b_o"]
     if peephole:
-        o_pre = o_pre + _peep(w["w_co"], C_t)   # o sees the *new* cell C_t
+        o_pre = o_pre + _peep(w["w_co"], C_t, peephole)   # o sees the *new* cell C_t
     o_t = sigmoid(o_pre)
     h_t = o_t * np.tanh(C_t)
     return LSTMStep(f_t, i_t, C_tilde_t, C_t, o_t, h_t)
@@ -200,26 +455,31 @@ def lstm_step_backward(dh_t, dC_t, x_t, h_prev, C_prev, step, w, peephole=None):
     and through the activations σ' = σ(1 - σ), tanh' = 1 - tanh². The line
     ∂C_{t-1} = ∂C_t * f_t is why the LSTM's gradient survives: along the cell
     it is only multiplied by the forget gate. ``dC_t`` is the gradient arriving
-    from step t+1. Returns a dict with dx_t, dh_prev, dC_prev and d<name> for
-    every weight.
+    from step t+1; ``step`` the :class:`LSTMStep` of the forward. Returns a
+    dict with dx_t, dh_prev, dC_prev and d<name> for every weight.
     """
     _check_choice("peephole", peephole, PEEPHOLES)
-    f_t, i_t, C_tilde_t, C_t, o_t, h_t = step
+    names = _LSTM_NAMES[peephole]
+    fields = _step_fields(step, LSTMStep, "lstm_step")
+    dh_t, dC_t, x_t, h_prev, C_prev, f_t, i_t, C_tilde_t, C_t, o_t, _, *ws = _check(
+        _SPECS["lstm_back", peephole],
+        (dh_t, dC_t, x_t, h_prev, C_prev, *fields, *_weights(w, names, "LSTM", peephole)))
+    w = dict(zip(names, ws))
     tanh_C = np.tanh(C_t)
     do = dh_t * tanh_C
     dC = dC_t + dh_t * o_t * (1.0 - tanh_C ** 2)
     do_pre = do * o_t * (1.0 - o_t)
     g = {}
     if peephole:
-        g["dw_co"], dC_peep = _peep_back(w["w_co"], do_pre, C_t)
+        g["dw_co"], dC_peep = _peep_back(w["w_co"], do_pre, C_t, peephole)
         dC = dC + dC_peep
     df_pre = dC * C_prev * f_t * (1.0 - f_t)
     di_pre = dC * C_tilde_t * i_t * (1.0 - i_t)
     dC_tilde_pre = dC * i_t * (1.0 - C_tilde_t ** 2)
     dC_prev = dC * f_t
     if peephole:
-        g["dw_cf"], dC_f = _peep_back(w["w_cf"], df_pre, C_prev)
-        g["dw_ci"], dC_i = _peep_back(w["w_ci"], di_pre, C_prev)
+        g["dw_cf"], dC_f = _peep_back(w["w_cf"], df_pre, C_prev, peephole)
+        g["dw_ci"], dC_i = _peep_back(w["w_ci"], di_pre, C_prev, peephole)
         dC_prev = dC_prev + dC_f + dC_i
     dx = np.zeros_like(x_t, dtype=np.result_type(x_t, dh_t))
     dh = np.zeros_like(h_prev, dtype=np.result_type(h_prev, dh_t))
@@ -279,9 +539,15 @@ def gru_step(x_t, h_prev, w, variant="lecture"):
     ``w`` maps the names in :data:`GRU_WEIGHTS` to arrays (W_x*: (H, D),
     W_h*: (H, H), b_*: (H,)); in torch's names W_xr = W_ir, W_hr = W_hr,
     b_r = b_ir + b_hr, and so on, W_xh = W_in, W_hh = W_hn, b_xh = b_in,
-    b_hh = b_hn.
+    b_hh = b_hn. Every argument is checked (see the module's docstring).
     """
     _check_choice("variant", variant, GRU_VARIANTS)
+    x_t, h_prev, *ws = _check(_SPECS["gru", None], (x_t, h_prev, *_weights(w, GRU_WEIGHTS, "GRU")))
+    return _gru_step(x_t, h_prev, dict(zip(GRU_WEIGHTS, ws)), variant)
+
+
+def _gru_step(x_t, h_prev, w, variant="lecture"):
+    """:func:`gru_step` without the argument checks, for callers that checked them once."""
     z_t = sigmoid(h_prev @ w["W_hz"].T + x_t @ w["W_xz"].T + w["b_z"])
     r_t = sigmoid(h_prev @ w["W_hr"].T + x_t @ w["W_xr"].T + w["b_r"])
     if variant == "lecture":
@@ -302,10 +568,14 @@ def gru_step_backward(dh_t, x_t, h_prev, step, w, variant="lecture"):
     and ∂h_{t-1} collects ∂h_t * (1 - z_t), the path through r_t * h_{t-1},
     and the gates' products. The term ∂h_t * (1 - z_t) is the GRU's
     counterpart of the LSTM's ∂C_t * f_t: with z_t near 0 the gradient flows
-    back unchanged. Returns a dict with dx_t, dh_prev and d<name> for every weight.
+    back unchanged. ``step`` is the :class:`GRUStep` of the forward. Returns a dict
+    with dx_t, dh_prev and d<name> for every weight.
     """
     _check_choice("variant", variant, GRU_VARIANTS)
-    z_t, r_t, h_tilde_t, h_t, hh_t = step
+    fields = _step_fields(step, GRUStep, "gru_step")
+    dh_t, x_t, h_prev, z_t, r_t, h_tilde_t, h_t, hh_t, *ws = _check(
+        _SPECS["gru_back", None], (dh_t, x_t, h_prev, *fields, *_weights(w, GRU_WEIGHTS, "GRU")))
+    w = dict(zip(GRU_WEIGHTS, ws))
     g = {}
     if variant == "lecture":
         dz = dh_t * (h_tilde_t - h_prev)

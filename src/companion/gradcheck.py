@@ -1,6 +1,8 @@
 """Central-difference gradient checks: the proof that a hand-written backward is right."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 __all__ = ["numerical_grad", "check_layer_grads", "relative_error"]
@@ -10,21 +12,48 @@ def numerical_grad(f, x, eps=1e-6):
     r"""Central differences  df/dx_i ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps).
 
     ``f`` takes no argument and returns a scalar; ``x`` is an array that ``f``
-    reads, perturbed in place and restored exactly. The error is O(eps^2).
+    reads, perturbed in place and restored exactly, also when ``f`` raises. The
+    error is O(eps^2).
+
+    ``x`` must be floating point and ``eps`` large enough for x's precision:
+    x ± eps is stored in x's dtype, so a step below the spacing of x's values is
+    rounded away (an integer x truncates it entirely). Refused (ValueError) when
+    that rounding could exceed 1% of eps: float64 with the default eps is fine
+    for values of x up to about 6e7 in magnitude; float32 needs eps of at least
+    about 1e-5 times the largest magnitude in x (in practice 1e-3 or more, as an
+    f computed in float32 rounds too).
     """
     if not isinstance(x, np.ndarray):
         raise ValueError(f"x: expected a numpy array that f reads, got {type(x).__name__}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"x: expected a floating-point array (float64 for the default eps; x + eps is "
+                         f"stored in x), got dtype {x.dtype}")
+    if (isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (numbers.Real, np.floating))
+            or not np.isfinite(eps) or eps <= 0):
+        raise ValueError(f"eps: expected a positive finite number, got {eps!r}")
+    if not x.flags.writeable:
+        raise ValueError("x: expected a writeable array (it is perturbed in place), got a read-only one")
     g = np.zeros(x.shape, dtype=np.float64)
     flat, gf = x.reshape(-1), g.reshape(-1)
     if not np.shares_memory(flat, x):
         raise ValueError("x: expected a contiguous array (its flat view must share memory)")
+    if flat.size:
+        top = float(np.abs(flat[np.isfinite(flat)]).max(initial=0.0))
+        with np.errstate(over="ignore", invalid="ignore"):   # float16 beyond its range: inf, not refused here
+            spacing = float(np.spacing(x.dtype.type(top + eps)))
+        if eps < 100 * spacing:
+            raise ValueError(f"eps: {eps:g} is too small for a {x.dtype} x with values up to {top:.3g}: "
+                             f"x + eps is rounded by up to {spacing:.1e}, more than 1% of eps; use "
+                             f"eps >= {100 * spacing:.1e}" + ("" if x.dtype == np.float64 else " or a float64 x"))
     for i in range(flat.size):
         old = flat[i]
-        flat[i] = old + eps
-        fp = f()
-        flat[i] = old - eps
-        fm = f()
-        flat[i] = old
+        try:
+            flat[i] = old + eps
+            fp = f()
+            flat[i] = old - eps
+            fm = f()
+        finally:                  # restored exactly even if f raises (or Ctrl-C) half way
+            flat[i] = old
         gf[i] = (fp - fm) / (2.0 * eps)
     return g
 
@@ -42,8 +71,15 @@ def check_layer_grads(layer, x, state=None, eps=1e-6, seed=0):
     Uses the scalar loss L = sum(R_out * output) + sum(R_s * final state) with
     fixed random weights R, so every output and state element matters. Returns
     a dict ``name -> relative error`` for every parameter, ``"x"`` and the
-    initial state(s). The layer should be float64.
+    initial state(s). The layer must be float64 (central differences with a step
+    of 1e-6 are meaningless in float32). Afterwards the parameters are exactly
+    restored, and the recorded pass (``backward``, ``traces``) and ``grads`` are
+    those of the unperturbed input under the check's loss, not of the last
+    perturbed evaluation.
     """
+    if getattr(layer, "dtype", None) is None or np.dtype(layer.dtype) != np.float64:
+        raise ValueError(f"layer: expected a float64 layer (central differences need float64), "
+                         f"got dtype {getattr(layer, 'dtype', None)}")
     rng = np.random.default_rng(seed)
     x = np.array(x, dtype=layer.dtype)
     out, st = layer(x, state)
@@ -73,4 +109,6 @@ def check_layer_grads(layer, x, state=None, eps=1e-6, seed=0):
     errors["x"] = relative_error(dx, numerical_grad(loss, x, eps))
     for k, s in enumerate(state_list):
         errors[f"state{k}"] = relative_error(ds0[k], numerical_grad(loss, s, eps))
+    layer(x, s_in)                  # leave the unperturbed pass recorded, not the last perturbed one
+    layer.backward(R_out, d_state)
     return errors

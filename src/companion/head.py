@@ -23,6 +23,10 @@ class OutputHead:
     The loss is the cross-entropy summed over steps and averaged over the
     sequences, L = -(1/B) sum_t sum_b log y_hat(t)[y(t)]; its gradient with
     respect to o(t) is the famous (y_hat(t) - onehot(y(t))) / B.
+
+    :meth:`forward` keeps copies of h and of the parameters it used: changing the caller's h
+    afterwards changes nothing, and changing ``params`` before :meth:`backward` is refused
+    (RuntimeError), as torch refuses a tensor modified in place after it was saved.
     """
 
     def __init__(self, hidden_size, num_classes, dtype=np.float64, seed=None):
@@ -35,17 +39,37 @@ class OutputHead:
                        "c": rng.uniform(-k, k, self.num_classes).astype(self.dtype)}
         self.grads = None
         self._h = None
+        self._params = None     # the parameters the last forward used (copies)
 
     def __call__(self, h):
         return self.forward(h)
 
+    def _snapshot_params(self):
+        """Copies of V (K, H) and c (K,), checked: shape, dtype, finite (ValueError naming them)."""
+        out = {}
+        for name, shape in (("V", (self.num_classes, self.hidden_size)), ("c", (self.num_classes,))):
+            p = self.params.get(name)
+            if not isinstance(p, np.ndarray) or p.shape != shape or p.dtype != self.dtype:
+                got = "missing" if p is None else (
+                    f"shape {getattr(p, 'shape', None)}, dtype {getattr(p, 'dtype', type(p))}")
+                raise ValueError(f"params[{name!r}]: expected a numpy array of shape {shape} and "
+                                 f"dtype {self.dtype}, got {got}")
+            if not np.isfinite(p).all():
+                bad = "NaN" if np.isnan(p).any() else "inf"
+                raise ValueError(f"params[{name!r}]: expected finite values, got {bad} (shape {shape})")
+            out[name] = p.copy()
+        return out
+
     def forward(self, h):
-        """Returns (o, y_hat) for h of shape (..., H); remembers h for :meth:`backward`."""
-        h = as_real_array("h", h, self.dtype)
+        """o(t) = c + V h(t), y_hat(t) = softmax(o(t)): returns (o, y_hat) for h of shape (..., H).
+
+        Keeps a copy of h (and of V, c) for :meth:`backward`."""
+        params = self._snapshot_params()
+        h = as_real_array("h", h, self.dtype, copy=True)   # a copy: the caller may reuse its array
         if h.ndim < 1 or h.shape[-1] != self.hidden_size:
             raise ValueError(f"h: expected last dimension hidden_size={self.hidden_size}, got shape {h.shape}")
-        o = h @ self.params["V"].T + self.params["c"]
-        self._h = h
+        o = h @ params["V"].T + params["c"]
+        self._h, self._params = h, params
         return o, softmax(o)
 
     def loss(self, o, targets):
@@ -63,9 +87,17 @@ class OutputHead:
         return L_each.sum() / B, d_o / B
 
     def backward(self, d_o):
-        """Given dL/do (shape of o), fills ``grads`` and returns dL/dh = d_o V."""
+        """Given dL/do (shape of o), fills ``grads`` and returns dL/dh = d_o V.
+
+        dL/dV = sum over steps and sequences of d_o h^T, dL/dc = sum of d_o. RuntimeError if
+        ``params`` changed since the forward pass (its gradients would be of neither V)."""
         if self._h is None:
             raise RuntimeError("backward: no forward pass recorded; call the head on h first")
+        self._snapshot_params()                     # still valid: shape, dtype, finite
+        for name, p0 in self._params.items():
+            if not np.array_equal(self.params[name], p0):
+                raise RuntimeError(f"backward: params[{name!r}] was changed after the forward pass; "
+                                   "run the head forward again")
         d_o = as_real_array("d_o", d_o, self.dtype)
         expected = self._h.shape[:-1] + (self.num_classes,)
         if d_o.shape != expected:
@@ -73,6 +105,6 @@ class OutputHead:
         K, H = self.num_classes, self.hidden_size
         self.grads = {"V": d_o.reshape(-1, K).T @ self._h.reshape(-1, H),
                       "c": d_o.reshape(-1, K).sum(axis=0)}
-        return d_o @ self.params["V"]
+        return d_o @ self._params["V"]
 
 

@@ -12,13 +12,14 @@ def from_torch(module, dtype=None):
     Every option carries over (num_layers, bias, batch_first, bidirectional,
     nonlinearity); parameters are copied (float64 unless ``dtype`` says
     otherwise). A GRU becomes ``GRU(variant="torch")``. An LSTM with
-    ``proj_size > 0`` is refused: companion has no projection. ``dropout``
+    ``proj_size > 0`` is refused: companion has no projection, and so is a
+    parameter with NaN or inf (ValueError naming it). ``dropout``
     acts between layers in training mode only; companion computes what the
     module computes in ``eval()`` mode.
     """
     import torch
     from .layers import GRU, LSTM, RNN
-    from .validation import check_dtype
+    from .validation import as_real_array, check_dtype
 
     dt = check_dtype(np.float64 if dtype is None else dtype)
     kinds = {torch.nn.RNN: RNN, torch.nn.LSTM: LSTM, torch.nn.GRU: GRU}
@@ -36,7 +37,8 @@ def from_torch(module, dtype=None):
     layer = cls(module.input_size, module.hidden_size, **kw)
     with torch.no_grad():
         for name, p in module.named_parameters():
-            layer.params[name][...] = p.detach().cpu().double().numpy()
+            # refused if NaN/inf in the module, or beyond dtype's range after the cast (1e39 -> float32)
+            layer.params[name][...] = as_real_array(f"module.{name}", p.detach().cpu().double().numpy(), dt)
     return layer
 
 
@@ -44,7 +46,8 @@ def to_torch(layer):
     """The ``torch.nn`` module equivalent to a companion layer, with its parameters copied.
 
     float64 layers give float64 modules. Refused (ValueError) where torch has no
-    equivalent: the peephole LSTM and the lecture GRU.
+    equivalent: the peephole LSTM and the lecture GRU; and for a parameter that is
+    not valid (wrong shape or dtype, NaN or inf).
     """
     import torch
     from .layers import GRU, LSTM, RNN
@@ -55,6 +58,7 @@ def to_torch(layer):
         raise ValueError(f"layer: torch.nn.LSTM has no peepholes (peephole={layer.peephole!r})")
     if isinstance(layer, GRU) and layer.variant != "torch":
         raise ValueError("layer: torch.nn.GRU computes variant='torch' only, got variant='lecture'")
+    layer._check_params()     # shape, dtype and finite, each refusal naming the parameter
     kw = dict(num_layers=layer.num_layers, bias=layer.bias, batch_first=layer.batch_first,
               bidirectional=layer.bidirectional,
               dtype=torch.float64 if layer.dtype == np.float64 else torch.float32)

@@ -12,8 +12,19 @@ Layout inside: time-major (T, B, features). Each direction keeps its hidden
 states in one buffer of T + 1 rows (the initial state plus one row a step), so
 "h_{t-1}" and "h_t" for all t are two views of it and the weight gradients are
 single products over all steps: dW_hh = sum_t dG_t^T h_{t-1}.
+
+Threads and copies. Each thread has its own scratch buffers (the workspace), so
+threads sharing one layer compute correct outputs. A forward/backward *pair* is
+not thread-safe: backward differentiates the layer's most recent forward, from
+whichever thread it came (it raises if that thread's next forward overwrites the
+buffers it is reading). ``copy.deepcopy(layer)`` (or pickling) gives an
+independent layer, recorded pass included; ``copy.copy(layer)`` shares the
+parameter arrays but has its own ``params`` dict, its own workspace and no
+recorded pass.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -24,9 +35,32 @@ from .validation import (as_real_array, check_bool, check_dtype, check_positive_
 
 __all__ = ["RNN", "LSTM", "GRU"]
 
+# The cache while a forward pass runs: the workspace buffers the previous pass's cache points
+# into are being overwritten, so an exception or Ctrl-C from here leaves nothing to differentiate.
+_UNFINISHED = "unfinished"
+
+
+class _Workspace:
+    """One thread's scratch buffers, and how many forward passes have started writing them.
+
+    A cache records the ``generation`` it was written in: if it has moved on, the buffers the
+    cache points into were overwritten by a later forward (in the thread that owns them)."""
+
+    def __init__(self):
+        self.buffers = {}
+        self.generation = 0
+
 
 class _Recurrent:
-    """What RNN, LSTM and GRU share: parameters, input checks, layers and directions."""
+    """What RNN, LSTM and GRU share: parameters, input checks, layers and directions.
+
+    Threads: concurrent forward calls on one layer compute correct outputs (each thread
+    has its own workspace), but a forward/backward pair is not thread-safe: ``backward``
+    and ``traces`` use the most recent forward of any thread. Use one layer per thread
+    (``copy.deepcopy(layer)`` gives an independent one) to train in parallel.
+    ``copy.copy(layer)`` shares the parameter arrays (its ``params`` dict is its own) and
+    nothing else: no workspace, no recorded pass.
+    """
 
     _mode = None          # "RNN", "LSTM", "GRU"
     _n_gates = 1          # stacked gate blocks in weight_ih / weight_hh
@@ -52,7 +86,32 @@ class _Recurrent:
             self.params[name] = rng.uniform(-k, k, size=shape).astype(self.dtype)
         self.grads = None
         self._cache = None
-        self._workspace = {}
+        self._local = threading.local()    # the per-thread _Workspace, created by _workspace()
+
+    # ------------------------------------------------------------------ copies
+    def __copy__(self):
+        """Shallow: the same parameter arrays in a new ``params`` dict; its own workspace and no
+        recorded pass (sharing them would let a forward on one corrupt the other's backward)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.params = dict(self.params)
+        new.grads = None if self.grads is None else dict(self.grads)
+        new._cache = None
+        new._local = threading.local()
+        return new
+
+    def __getstate__(self):
+        """For deepcopy and pickle: everything but the thread-local workspace. The recorded pass
+        travels as copies of its arrays, tied to a workspace of its own that no forward writes."""
+        state = dict(self.__dict__)
+        del state["_local"]
+        if isinstance(self._cache, dict):
+            state["_cache"] = dict(self._cache, owner=_Workspace(), generation=0)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     # ------------------------------------------------------------------ parameters
     def _suffixes(self):
@@ -78,6 +137,7 @@ class _Recurrent:
         return ()
 
     def _check_params(self):
+        """Every parameter present, of its shape and dtype, and finite (ValueError naming it)."""
         for name, shape in self._shapes.items():
             p = self.params.get(name)
             if not isinstance(p, np.ndarray) or p.shape != shape or p.dtype != self.dtype:
@@ -85,32 +145,77 @@ class _Recurrent:
                     f"shape {getattr(p, 'shape', None)}, dtype {getattr(p, 'dtype', type(p))}")
                 raise ValueError(f"params[{name!r}]: expected a numpy array of shape {shape} and "
                                  f"dtype {self.dtype}, got {got}")
+            if not np.isfinite(p).all():
+                bad = "NaN" if np.isnan(p).any() else "inf"
+                raise ValueError(f"params[{name!r}]: expected finite values, got {bad} (shape {shape})")
 
-    def _dir_params(self, sfx):
-        p = self.params
+    def _snapshot_params(self):
+        """Checked copies of the parameters: the forward computes with them and keeps them, so
+        that backward can tell whether ``params`` changed since (numpy has no version counter;
+        the parameters are small next to the activations, a copy costs well under 1%)."""
+        self._check_params()
+        return {name: self.params[name].copy() for name in self._shapes}
+
+    def _check_unchanged(self, snapshot):
+        """backward's version check: the live parameters must still be the recorded pass's."""
+        self._check_params()
+        for name, p0 in snapshot.items():
+            if not np.array_equal(self.params[name], p0):
+                raise RuntimeError(f"backward: params[{name!r}] was changed after the forward pass; "
+                                   "run forward again")
+
+    def _dir_params(self, sfx, params=None):
+        p = self.params if params is None else params
         return {"W_ih": p[f"weight_ih{sfx}"], "W_hh": p[f"weight_hh{sfx}"],
                 "b_ih": p.get(f"bias_ih{sfx}"), "b_hh": p.get(f"bias_hh{sfx}"),
-                **self._extra_dir_params(sfx)}
+                **self._extra_dir_params(sfx, p)}
 
-    def _extra_dir_params(self, sfx):
+    def _extra_dir_params(self, sfx, p):
         return {}
 
     def num_parameters(self):
         """Total number of scalar parameters (as ``sum(p.numel() for p in torch_module.parameters())``)."""
         return int(sum(p.size for p in self.params.values()))
 
+    def _workspace(self):
+        """This thread's :class:`_Workspace`, created on first use (threads never share one)."""
+        ws = getattr(self._local, "ws", None)
+        if ws is None:
+            ws = self._local.ws = _Workspace()
+        return ws
+
     def _buffer(self, key, shape):
-        """A scratch array kept between calls and reused when the shape matches.
+        """A scratch array of this thread, kept between calls and reused when the shape matches.
 
         Why: a fresh array of tens of MB is page-faulted in on every call (several ms
         on these machines), while the previous call's gate buffers are dead once a new
         forward or backward starts. Only internal arrays live here; nothing returned to
         the caller (outputs, states, gradients, traces) is ever a workspace buffer.
         """
-        buf = self._workspace.get(key)
+        buffers = self._workspace().buffers
+        buf = buffers.get(key)
         if buf is None or buf.shape != tuple(shape):
-            buf = self._workspace[key] = np.empty(shape, self.dtype)
+            buf = buffers[key] = np.empty(shape, self.dtype)
         return buf
+
+    def _recorded(self, what):
+        """The cache of the last complete forward, or a RuntimeError saying why there is none."""
+        cache = self._cache
+        if cache is None:
+            raise RuntimeError(f"{what}: no forward pass recorded; call the layer on an input first"
+                               + (" (forward_unfused does not record one)" if what == "backward" else ""))
+        if not isinstance(cache, dict):    # _UNFINISHED
+            raise RuntimeError(f"{what}: the last forward pass did not finish (it raised an exception or "
+                               "was interrupted); call the layer on an input again")
+        return cache
+
+    @staticmethod
+    def _check_not_overwritten(what, cache):
+        if cache["owner"].generation != cache["generation"]:
+            raise RuntimeError(
+                f"{what}: a forward pass in another thread overwrote the buffers of the recorded pass "
+                f"while {what} read them; a forward/backward pair is not thread-safe (give each thread "
+                "its own layer: copy.deepcopy(layer))")
 
     # ------------------------------------------------------------------ input checks
     def _prepare(self, x, state):
@@ -190,9 +295,18 @@ class _Recurrent:
         state: h_0 of shape (num_layers * num_directions, B, H) ((.., H) unbatched),
         or (h_0, c_0) for the LSTM; zeros when None.
         Returns output (T, B, num_directions * H) in x's layout, and h_n (or (h_n, c_n)).
+
+        A refused input changes nothing. Once the input is accepted, the previous pass's
+        record (cache, ``grads``, ``traces``) is dropped before any buffer is written, so a
+        forward that raises or is interrupted half way leaves nothing stale behind.
         """
-        self._check_params()
+        params = self._snapshot_params()
         xt, states, unbatched = self._prepare(x, state)
+        # From here on this thread's workspace is overwritten: drop the record that points into it.
+        self._cache, self.grads = _UNFINISHED, None
+        ws = self._workspace()
+        ws.generation += 1
+        generation = ws.generation
         nd, H = self.num_directions, self.hidden_size
         inp = xt
         layer_caches, finals = [], [[] for _ in states]
@@ -204,7 +318,7 @@ class _Recurrent:
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 idx = layer * nd + d
                 s0 = tuple(s[idx] for s in states)
-                y, s_n, cache = self._dir_forward(inp, s0, self._dir_params(sfx), bool(d), sfx)
+                y, s_n, cache = self._dir_forward(inp, s0, self._dir_params(sfx, params), bool(d), sfx)
                 out[:, :, d * H:(d + 1) * H] = y
                 for k, s in enumerate(s_n):
                     finals[k].append(s)
@@ -215,8 +329,7 @@ class _Recurrent:
         if unbatched:
             final = [f[:, 0, :] for f in final]
         self._cache = {"layers": layer_caches, "unbatched": unbatched, "x_shape": xt.shape,
-                       "out_shape": inp.shape}
-        self.grads = None
+                       "out_shape": inp.shape, "params": params, "owner": ws, "generation": generation}
         state_out = tuple(final) if self._has_cell else final[0]
         return self._to_user(inp, unbatched), state_out
 
@@ -228,11 +341,13 @@ class _Recurrent:
         returned state (None: zeros).
         Returns ``(d_x, d_state0)`` shaped like x and the initial state, and fills
         ``self.grads`` (same keys and shapes as ``params``; replaced, not accumulated).
+
+        Raises RuntimeError when there is no complete forward pass to differentiate, or when
+        ``params`` changed since it (a version check, as torch's autograd does); ValueError
+        for a parameter that is no longer valid (shape, dtype, NaN/inf).
         """
-        if self._cache is None:
-            raise RuntimeError("backward: no forward pass recorded; call the layer on an input first "
-                               "(forward_unfused does not record one)")
-        cache = self._cache
+        cache = self._recorded("backward")
+        self._check_unchanged(cache["params"])
         unbatched = cache["unbatched"]
         T, B, _ = cache["x_shape"]
         nd, H, L = self.num_directions, self.hidden_size, self.num_layers
@@ -258,6 +373,8 @@ class _Recurrent:
                         for k, p in enumerate(parts)]
         grads = {}
         d0 = [np.empty((L * nd, B, H), self.dtype) for _ in range(n_states)]
+        params = cache["params"]
+        self._check_not_overwritten("backward", cache)
         for layer in reversed(range(L)):
             inp, dir_caches = cache["layers"][layer]
             d_inp = None
@@ -266,14 +383,15 @@ class _Recurrent:
                 idx = layer * nd + d
                 dx, ds0, g = self._dir_backward(dy[:, :, d * H:(d + 1) * H],
                                                 tuple(s[idx] for s in d_states),
-                                                self._dir_params(sfx), dir_caches[d], sfx)
+                                                self._dir_params(sfx, params), dir_caches[d], sfx)
                 d_inp = dx if d_inp is None else d_inp + dx
                 for k, s in enumerate(ds0):
                     d0[k][idx] = s
                 for key, val in g.items():
                     grads[self._grad_name(key, sfx)] = val
             dy = d_inp
-        self.grads = {name: grads[name] for name in self.params}
+        self._check_not_overwritten("backward", cache)   # read while another thread wrote them?
+        self.grads = {name: grads[name] for name in self._shapes}
         if unbatched:
             d0 = [s[:, 0, :] for s in d0]
         return self._to_user(dy, unbatched), (tuple(d0) if self._has_cell else d0[0])
@@ -294,14 +412,14 @@ class _Recurrent:
         slides: RNN ``a, h``; LSTM ``f, i, C_tilde, C, o, h``; GRU ``z, r, h_tilde, h``
         (z as the variant defines it). Copies: changing them changes nothing.
         """
-        if self._cache is None:
-            raise RuntimeError("traces: no forward pass recorded; call the layer on an input first")
-        unb = self._cache["unbatched"]
+        rec = self._recorded("traces")
+        unb = rec["unbatched"]
         out = {}
-        for layer, (_, dir_caches) in enumerate(self._cache["layers"]):
+        for layer, (_, dir_caches) in enumerate(rec["layers"]):
             for d, cache in enumerate(dir_caches):
                 key = f"l{layer}" + ("_reverse" if d else "")
                 out[key] = {n: np.array(self._to_user(v, unb)) for n, v in self._trace(cache).items()}
+        self._check_not_overwritten("traces", rec)
         return out
 
     # ------------------------------------------------------------------ helpers for chapters
@@ -332,6 +450,7 @@ class _Recurrent:
         path right; it records nothing for :meth:`backward` or :attr:`traces`."""
         self._check_params()
         xt, states, unbatched = self._prepare(x, state)
+        self._cache, self.grads = _UNFINISHED, None    # the previous record is gone from here on
         nd, H = self.num_directions, self.hidden_size
         inp = xt
         finals = [[] for _ in states]
@@ -472,7 +591,9 @@ class RNN(_Recurrent):
         return {"U": U, "W": W, "b": b_i + b_h}
 
     def _step(self, x_t, s, w):
-        h = cells.rnn_step(x_t, s[0], w["U"], w["W"], w["b"], nonlinearity=self.nonlinearity).h_t
+        # the unchecked step: _prepare validated x and the state once; per-step checks would
+        # only cost time (and refuse a relu state that overflows, where forward gives inf)
+        h = cells._rnn_step(x_t, s[0], w["U"], w["W"], w["b"], nonlinearity=self.nonlinearity).h_t
         return (h,), h
 
 
@@ -521,10 +642,10 @@ class LSTM(_Recurrent):
             for g in ("ci", "cf", "co"):
                 yield f"weight_{g}{sfx}", shape
 
-    def _extra_dir_params(self, sfx):
+    def _extra_dir_params(self, sfx, p):
         if not self.peephole:
             return {}
-        return {g: self.params[f"weight_{g}{sfx}"] for g in ("ci", "cf", "co")}
+        return {g: p[f"weight_{g}{sfx}"] for g in ("ci", "cf", "co")}
 
     def _dir_forward(self, x, s0, p, reverse, key):
         T, B, _ = x.shape
@@ -669,7 +790,7 @@ class LSTM(_Recurrent):
         return w
 
     def _step(self, x_t, s, w):
-        st = cells.lstm_step(x_t, s[0], s[1], w, peephole=self.peephole)
+        st = cells._lstm_step(x_t, s[0], s[1], w, peephole=self.peephole)   # validated in _prepare
         return (st.h_t, st.C_t), st.h_t
 
 
@@ -845,5 +966,5 @@ class GRU(_Recurrent):
                 "b_z": biz + bhz, "W_xh": W_xh, "W_hh": W_hh, "b_xh": bin_, "b_hh": bhn}
 
     def _step(self, x_t, s, w):
-        h = cells.gru_step(x_t, s[0], w, variant=self.variant).h_t
+        h = cells._gru_step(x_t, s[0], w, variant=self.variant).h_t   # validated in _prepare
         return (h,), h

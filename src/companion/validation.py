@@ -31,8 +31,11 @@ def check_bool(name, value):
     return bool(value)
 
 
-def as_real_array(name, value, dtype):
-    """``value`` as a numpy array of ``dtype``; refuses non-numeric, complex, NaN and inf."""
+def as_real_array(name, value, dtype, copy=False):
+    """``value`` as a numpy array of ``dtype``; refuses non-numeric, complex, NaN and inf.
+
+    Without ``copy`` the result may be ``value`` itself (or share its memory, e.g. a torch
+    tensor's); a caller that keeps the array beyond the call passes ``copy=True``."""
     if hasattr(value, "detach") and hasattr(value, "numpy"):   # a torch tensor: accept it
         value = value.detach().cpu().numpy()
     arr = np.asarray(value)
@@ -40,7 +43,7 @@ def as_real_array(name, value, dtype):
                                    or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
     with np.errstate(over="ignore", invalid="ignore"):   # e.g. 1e39 -> float32: inf, refused below
-        arr = arr.astype(dtype, copy=False)
+        arr = arr.astype(dtype, copy=copy)
     if not np.isfinite(arr).all():
         bad = "NaN" if np.isnan(arr).any() else "inf"
         raise ValueError(f"{name}: expected finite values, got {bad} (shape {arr.shape})")

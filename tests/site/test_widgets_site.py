@@ -51,7 +51,8 @@ def expected_rnn(s):
 
 
 def expected_lstm(s):
-    w = {k: (np.array([v]) if k.startswith(("b_", "w_c")) else np.array([[v]])) for k, v in s["weights"].items()}
+    w = {k: (np.array([v]) if k.startswith(("b_", "w_c")) else np.array([[v]])) for k, v in s["weights"].items()
+         if s["peephole"] or not k.startswith("w_c")}    # the page keeps w_c*; lstm_step refuses unused ones
     st = cells.lstm_step(np.array([s["x_t"]]), np.array([s["h_prev"]]), np.array([s["C_prev"]]), w,
                          peephole="diagonal" if s["peephole"] else None)
     return {k: v[0] for k, v in st._asdict().items()}
@@ -65,7 +66,8 @@ def expected_gru(s):
 
 def expected_stepper(s):
     """The values shown at step t for the chosen unit: the sequence run step by step with companion.cells."""
-    w = {k: np.array(v, dtype=float) for k, v in s["weights"].items()}
+    w = {k: np.array(v, dtype=float) for k, v in s["weights"].items()
+         if s.get("peephole") or not k.startswith("w_c")}
     h, C = np.array(s["h0"], dtype=float), np.array(s["C0"], dtype=float)
     for x in np.array(s["xs"], dtype=float)[: s["t"]]:
         if s["kind"] == "rnn":

@@ -138,9 +138,6 @@ def check_gru_num_parameters(fn):
     ``companion.GRU(D, H, num_layers, bidirectional=...).num_parameters()`` (torch.nn.GRU's count)."""
     rng = _rng()
     configs = [(1, False), (1, False), (2, False), (1, True), (3, True)]
-    cases = [(int(rng.integers(2, 40)), int(rng.integers(2, 40)), L, bi) for L, bi in configs]
-    # D != H, so that "D where H belongs" slips show
-    cases = [(D if D != H else D + 1, H, L, bi) for D, H, L, bi in cases]
     ref = lambda D, H, L, bi: {"count": np.array(float(
         GRU(D, H, num_layers=L, bidirectional=bi, seed=0).num_parameters()))}
     slip = lambda **kw: (lambda D, H, L, bi: {"count": np.array(float(_count(D, H, L, bi, **kw)))})
@@ -157,6 +154,23 @@ def check_gru_num_parameters(fn):
               "its own parameters", lambda D, H, L, bi: {"count": np.array(float(_count(D, H, L, False)))}),
              ("the bias terms are missing: each gate has H*D + H*H weights plus 2H biases",
               slip(biases=0))]
+
+    def telling(D, H, L, bi):
+        # Sizes that tell the slips apart: on this case, every slip that is wrong gives a count
+        # of its own (with D == H, or D == 2H, two slips can give the same wrong number, and the
+        # hint would name the first of them, not the student's).
+        right = ref(D, H, L, bi)["count"]
+        wrong = [float(f(D, H, L, bi)["count"]) for _, f in slips]
+        wrong = [w for w in wrong if w != right]
+        return len(set(wrong)) == len(wrong)
+
+    cases = []
+    for L, bi in configs:
+        while True:
+            D, H = int(rng.integers(2, 40)), int(rng.integers(2, 40))
+            if D != H and telling(D, H, L, bi):   # D == H hides "D where H belongs"
+                break
+        cases.append((D, H, L, bi))
     return run_check("GRU parameter count", fn, cases, lambda r: {"count": np.array(r)}, ref, slips)
 
 

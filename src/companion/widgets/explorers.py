@@ -4,8 +4,17 @@ Every widget's inputs and weights are traitlets synced with its JavaScript view;
 when they change, Python recomputes the outputs with :mod:`companion.cells`
 (``outputs``/``traces``, read-only), so a notebook reads companion's values,
 not the browser's. Values are validated as they arrive, from Python or from the
-page: numbers only, finite, within :data:`BOUNDS`, sizes bounded; anything else
-raises ``traitlets.TraitError`` and leaves the widget as it was.
+page: numbers only, finite, within :data:`BOUNDS`, sizes bounded, and consistent
+with the other traits (the K entries of ``V`` and ``c``; the stepper's shapes and
+indices); anything else raises ``traitlets.TraitError`` naming the trait and what
+was expected, and leaves the widget as it was. The outputs therefore always
+equal companion's values for the current traits.
+
+Traits that must change together (a new number of classes K: ``V`` and ``c``; a
+longer sequence and the step shown) are set at once with every widget's ``update``
+method, ``widget.update(V=[...], c=[...])``: validated together, all change or, on a
+TraitError, none. ``hold_trait_notifications()`` and ``set_state`` (what the page
+sends) behave the same; the computed outputs cannot be set from outside.
 
 Weights may come from a companion layer or a torch module (through
 :func:`companion.from_torch`): the one-unit explorers take a layer with
@@ -14,6 +23,7 @@ direction 0 of any layer up to 16 inputs and 8 units.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 
@@ -122,11 +132,61 @@ class Number(T.Float):
         return super().validate(obj, value)
 
 
+class _Abort(T.TraitError):
+    """Carries another exception through traitlets' rollback (which only catches TraitError)."""
+
+
 class _Widget(anywidget.AnyWidget):
     _module = None
 
     #: computed by Python for the live view; the static page recomputes them in JavaScript
     _COMPUTED = ("outputs", "traces")
+
+    def update(self, **values):
+        """Set several traits at once, validated against each other: all change, or none.
+
+        The way to change sizes that must agree, e.g. the number of classes of the
+        RNN explorer's head: ``w.update(V=[1.0, -1.0], c=[0.0, 0.5])``. A refused value
+        raises ``traitlets.TraitError`` and leaves every trait as it was; the page gets
+        one message with all the changes.
+        """
+        for k in values:
+            if not self.has_trait(k) or k.startswith("_") or self.traits()[k].read_only:
+                raise T.TraitError(f"{k}: not an input of {type(self).__name__}")
+        with self.hold_sync(), self.hold_trait_notifications():
+            for k, v in values.items():
+                setattr(self, k, v)
+
+    @contextlib.contextmanager
+    def hold_trait_notifications(self):
+        """traitlets' context, but rolled back on *any* exception, not only a TraitError.
+
+        Within it every trait is validated against the others once all have been set;
+        traitlets undoes every change when one is refused. An exception of another kind
+        (an error in the caller's block, a KeyboardInterrupt) would otherwise leave the
+        half-made changes in place and fire the notifications for them.
+        """
+        if self._cross_validation_lock:
+            yield
+            return
+        try:
+            with super().hold_trait_notifications():
+                try:
+                    yield
+                except T.TraitError:
+                    raise
+                except BaseException as e:
+                    raise _Abort(str(e)) from e
+        except _Abort as a:
+            raise a.__cause__ from None
+
+    def set_state(self, sync_data):
+        """What the page sends; the computed (read-only) traits are refused, not overwritten."""
+        bad = [k for k in sync_data if self.has_trait(k) and self.traits()[k].read_only]
+        if bad:
+            raise T.TraitError(f"{', '.join(bad)}: read-only, computed by Python from the inputs; "
+                               "got a value from the front-end")
+        super().set_state(sync_data)
 
     def static_state(self):
         """This widget's own synced inputs (not anywidget's or ipywidgets' keys), JSON-able.
@@ -151,6 +211,10 @@ class RNNCellExplorer(_Widget):
     a_t = b + W h_{t-1} + U x_t;  h_t = tanh(a_t);  o_t = c + V h_t;  y_hat_t = softmax(o_t).
     ``outputs`` holds a_t, h_t (numbers), o_t, y_hat_t (lists), computed by
     :func:`companion.cells.rnn_step`.
+
+    ``V`` and ``c`` hold one number per class and must have the same length K
+    (1 to 10): a ``V`` or ``c`` of another length than the other is refused. To
+    change K, set both at once: ``w.update(V=[2.0, -1.0], c=[0.0, 0.5])``.
     """
     _module = "rnn"
     _esm = bundle("rnn")
@@ -186,13 +250,19 @@ class RNNCellExplorer(_Widget):
     def _v_w(self, p):
         return _number(p["trait"].name, p["value"], BOUNDS["w"])
 
-    @T.validate("V")
-    def _v_V(self, p):
-        return _vector("V", p["value"], BOUNDS["w"], max_n=BOUNDS["maxK"])
-
-    @T.validate("c")
-    def _v_c(self, p):
-        return _vector("c", p["value"], BOUNDS["w"], max_n=BOUNDS["maxK"])
+    @T.validate("V", "c")
+    def _v_head(self, p):
+        # V and c are one number per class: checked against the other's current value
+        # (within update()/hold_trait_notifications, against its final value)
+        name = p["trait"].name
+        other = "c" if name == "V" else "V"
+        v = _vector(name, p["value"], BOUNDS["w"], max_n=BOUNDS["maxK"])
+        K = len(getattr(self, other))
+        if len(v) != K:
+            raise T.TraitError(f"{name}: expected a list of {K} numbers (one per class, as {other} has), "
+                               f"got {len(v)}; to change the number of classes set both at once: "
+                               "widget.update(V=[...], c=[...])")
+        return v
 
     @T.validate("nonlinearity")
     def _v_nl(self, p):
@@ -202,8 +272,6 @@ class RNNCellExplorer(_Widget):
 
     @T.observe("x_t", "h_prev", "U", "W", "b", "V", "c", "nonlinearity")
     def _compute(self, change=None):
-        if len(self.c) != len(self.V):
-            return     # mid-update of V and c: wait for both (hold_trait_notifications)
         s = self.step()
         self.set_trait("outputs", {"a_t": float(s.a_t[0]), "h_t": float(s.h_t[0]),
                                    "o_t": s.o_t.tolist(), "y_hat_t": s.y_hat_t.tolist()})
@@ -255,10 +323,10 @@ class LSTMExplorer(_Widget):
 
     def apply_preset(self, name):
         """Set inputs and weights to the preset ``name``."""
+        if name not in LSTM_PRESETS:
+            raise ValueError(f"name: expected one of {', '.join(map(repr, LSTM_PRESETS))}, got {name!r}")
         p = LSTM_PRESETS[name]
-        with self.hold_trait_notifications():
-            self.x_t, self.h_prev, self.C_prev = p["x_t"], p["h_prev"], p["C_prev"]
-            self.weights = dict(p["weights"])
+        self.update(x_t=p["x_t"], h_prev=p["h_prev"], C_prev=p["C_prev"], weights=dict(p["weights"]))
 
     @T.validate("x_t")
     def _v_x(self, p):
@@ -286,7 +354,7 @@ class LSTMExplorer(_Widget):
     def step(self):
         """The companion :class:`~companion.cells.LSTMStep` for the current state."""
         w = {k: (np.array([v]) if k.startswith(("b_", "w_c")) else np.array([[v]]))
-             for k, v in self.weights.items()}
+             for k, v in self.weights.items() if self.peephole or not k.startswith("w_c")}
         return cells.lstm_step(np.array([self.x_t]), np.array([self.h_prev]), np.array([self.C_prev]),
                                w, peephole="diagonal" if self.peephole else None)
 
@@ -331,9 +399,8 @@ class GRUExplorer(_Widget):
 
     def switch_variant(self):
         """Show the same cell in the other form (variant flipped, z's weights negated)."""
-        with self.hold_trait_notifications():
-            self.weights = map_gru_variant(self.weights)
-            self.variant = "torch" if self.variant == "lecture" else "lecture"
+        self.update(weights=map_gru_variant(self.weights),
+                    variant="torch" if self.variant == "lecture" else "lecture")
 
     @T.validate("x_t")
     def _v_x(self, p):
