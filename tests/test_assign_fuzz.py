@@ -23,8 +23,12 @@ from hypothesis import strategies as st
 
 from companion.assign import MarkerError, main, strip_cell_source, student_notebook
 
-FUZZ = settings(deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow])
-MARKERS = settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: every run draws the same examples, so CI cannot pass or fail by luck; an input
+# found by exploring with other draws belongs in test_fuzz_found_cases_stay_fixed.
+FUZZ = settings(deadline=None, max_examples=100, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow])
+MARKERS = settings(deadline=None, max_examples=300, derandomize=True,
+                   suppress_health_check=[HealthCheck.too_slow])
 
 SECRET = "SECRET_TOKEN"   # longer than any text drawn below, so it only comes from the notebook
 

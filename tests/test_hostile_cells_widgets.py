@@ -694,3 +694,22 @@ console.log(worst);
     r = subprocess.run([NODE, str(tmp_path / "check.mjs")], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr[-2000:]
     assert float(r.stdout.strip()) <= 1e-12
+
+
+# --- found by review: two inputs that still ended in a foreign traceback
+
+def test_cells_accept_a_torch_tensor_that_requires_grad_as_the_layers_do():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    D, H = 3, 4
+    U, W, b = rng.normal(size=(H, D)), rng.normal(size=(H, H)), rng.normal(size=H)
+    x = torch.randn(D, dtype=torch.float64, requires_grad=True)
+    st = cells.rnn_step(x, np.zeros(H), U, W, b)
+    assert np.allclose(st.h_t, np.tanh(b + U @ x.detach().numpy()))
+
+
+@pytest.mark.parametrize("axis", [5, -3, 1.0, True, "0"])
+def test_softmax_axis_out_of_range_is_a_named_value_error(axis):
+    for f in (companion.softmax, companion.log_softmax):
+        with pytest.raises(ValueError, match=r"^axis: expected an integer"):
+            f([[1.0, 2.0]], axis=axis)

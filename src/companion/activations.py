@@ -43,6 +43,9 @@ def _scores(name, x, axis):
         raise ValueError(f"{name}: expected at least 1 dimension, got a scalar")
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"axis: expected an integer in [{-x.ndim}, {x.ndim - 1}] for an input of "
+                         f"shape {x.shape}, got {axis!r}")
     if x.shape[axis] == 0:
         raise ValueError(f"{name}: expected at least one entry along axis {axis}, got shape {x.shape}")
     if not np.isfinite(x).all():

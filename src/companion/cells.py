@@ -115,10 +115,20 @@ class _Spec:
 _shape, _dtype = attrgetter("shape"), attrgetter("dtype")
 
 
+def _as_array(v):
+    """An argument as a numpy array; a torch tensor (even one that requires grad) is detached,
+    as the layers do, rather than failing inside np.asarray with torch's error."""
+    if type(v) is np.ndarray:
+        return v
+    if hasattr(v, "detach") and hasattr(v, "numpy"):
+        v = v.detach().cpu().numpy()
+    return np.asarray(v)
+
+
 def _check(spec, values):
     """``values`` (in ``spec``'s order) as arrays, or a ValueError naming the bad argument."""
     try:
-        arrs = [v if type(v) is np.ndarray else np.asarray(v) for v in values]
+        arrs = [_as_array(v) for v in values]
         x = arrs[0]
         key = (x.shape[0] if x.ndim == 2 else -1, *[arrs[i].shape[ax] for i, ax in spec.first])
         if 0 not in key:
@@ -153,8 +163,8 @@ def _diagnose(spec, values):
     arrs = []
     for name, v in zip(names, values):
         try:
-            a = np.asarray(v)
-        except (ValueError, TypeError):
+            a = _as_array(v)
+        except (ValueError, TypeError, RuntimeError):
             raise ValueError(f"{name}: expected a real numeric array, got a {type(v).__name__} "
                              "that numpy cannot read as one (ragged?)") from None
         if a.dtype.kind not in "fiu":

@@ -151,8 +151,10 @@ class _Recurrent:
 
     def _snapshot_params(self):
         """Checked copies of the parameters: the forward computes with them and keeps them, so
-        that backward can tell whether ``params`` changed since (numpy has no version counter;
-        the parameters are small next to the activations, a copy costs well under 1%)."""
+        that backward can tell whether ``params`` changed since (numpy has no version counter).
+        On a sequence the copy is small next to the activations (no change measurable at
+        (T, B, D, H) = (100, 64, 64, 128)); on one step of one example it is not: about a third
+        more time for a single-step LSTM(64, 128) forward."""
         self._check_params()
         return {name: self.params[name].copy() for name in self._shapes}
 
@@ -343,7 +345,8 @@ class _Recurrent:
         ``self.grads`` (same keys and shapes as ``params``; replaced, not accumulated).
 
         Raises RuntimeError when there is no complete forward pass to differentiate, or when
-        ``params`` changed since it (a version check, as torch's autograd does); ValueError
+        ``params`` changed since it (a version check in the spirit of torch's autograd, which
+        compares values: a parameter changed and changed back passes); ValueError
         for a parameter that is no longer valid (shape, dtype, NaN/inf).
         """
         cache = self._recorded("backward")
