@@ -3,7 +3,8 @@
 Step-level cells in the slides' notation (:mod:`companion.cells`), sequence
 layers with torch.nn's shapes and a hand-written BPTT (:mod:`companion.layers`),
 the slides' output head (:mod:`companion.head`), stable activations
-(:mod:`companion.activations`), gradient checks (:mod:`companion.gradcheck`)
+(:mod:`companion.activations`), gradient checks (:mod:`companion.gradcheck`),
+optimisers with torch.optim's rules (:mod:`companion.optim`, imported on its own)
 and conversion to and from torch (:mod:`companion.interop`, which alone
 imports torch, and only when called).
 """
