@@ -42,7 +42,10 @@ def check_accuracy_from_logits(fn):
         B, K = int(rng.integers(6, 12)), int(rng.integers(3, 6))
         logits = rng.normal(0, 2, (B, K))
         y = (logits.argmax(1) + rng.integers(1, K, B)) % K      # all wrong ...
-        y[: B // 2] = logits[: B // 2].argmax(1)                # ... but half: accuracy strictly inside (0, 1)
+        n_right = int(rng.integers(1, B))                      # ... but some: accuracy inside (0, 1),
+        if 2 * n_right == B:                                   # and never 1/2, where the error rate
+            n_right += 1                                       # 1 - accuracy would equal it
+        y[:n_right] = logits[:n_right].argmax(1)
         cases.append((logits, y))
     ref = lambda lo, y: {"value": np.asarray((lo.argmax(-1) == y).mean())}
     slips = [("you returned the number of correct predictions: divide by the batch size",
