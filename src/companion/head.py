@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import cross_entropy, softmax
-from .validation import as_real_array, check_dtype, check_positive_int
+from .validation import as_real_array, check_dtype, check_param, check_positive_int
 
 __all__ = ["OutputHead"]
 
@@ -48,16 +48,7 @@ class OutputHead:
         """Copies of V (K, H) and c (K,), checked: shape, dtype, finite (ValueError naming them)."""
         out = {}
         for name, shape in (("V", (self.num_classes, self.hidden_size)), ("c", (self.num_classes,))):
-            p = self.params.get(name)
-            if not isinstance(p, np.ndarray) or p.shape != shape or p.dtype != self.dtype:
-                got = "missing" if p is None else (
-                    f"shape {getattr(p, 'shape', None)}, dtype {getattr(p, 'dtype', type(p))}")
-                raise ValueError(f"params[{name!r}]: expected a numpy array of shape {shape} and "
-                                 f"dtype {self.dtype}, got {got}")
-            if not np.isfinite(p).all():
-                bad = "NaN" if np.isnan(p).any() else "inf"
-                raise ValueError(f"params[{name!r}]: expected finite values, got {bad} (shape {shape})")
-            out[name] = p.copy()
+            out[name] = check_param(name, self.params.get(name), shape, self.dtype).copy()
         return out
 
     def forward(self, h):

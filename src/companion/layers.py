@@ -30,8 +30,8 @@ import numpy as np
 
 from . import cells
 from .activations import sigmoid
-from .validation import (as_real_array, check_bool, check_dtype, check_positive_int,
-                         check_shape)
+from .validation import (as_real_array, check_bool, check_dtype, check_param,
+                         check_positive_int, check_shape)
 
 __all__ = ["RNN", "LSTM", "GRU"]
 
@@ -139,15 +139,7 @@ class _Recurrent:
     def _check_params(self):
         """Every parameter present, of its shape and dtype, and finite (ValueError naming it)."""
         for name, shape in self._shapes.items():
-            p = self.params.get(name)
-            if not isinstance(p, np.ndarray) or p.shape != shape or p.dtype != self.dtype:
-                got = "missing" if p is None else (
-                    f"shape {getattr(p, 'shape', None)}, dtype {getattr(p, 'dtype', type(p))}")
-                raise ValueError(f"params[{name!r}]: expected a numpy array of shape {shape} and "
-                                 f"dtype {self.dtype}, got {got}")
-            if not np.isfinite(p).all():
-                bad = "NaN" if np.isnan(p).any() else "inf"
-                raise ValueError(f"params[{name!r}]: expected finite values, got {bad} (shape {shape})")
+            check_param(name, self.params.get(name), shape, self.dtype)
 
     def _snapshot_params(self):
         """Checked copies of the parameters: the forward computes with them and keeps them, so

@@ -55,3 +55,19 @@ def check_shape(name, arr, expected, what=""):
         extra = f" ({what})" if what else ""
         raise ValueError(f"{name}: expected shape {tuple(expected)}{extra}, got {arr.shape}")
     return arr
+
+
+def check_param(name, p, shape, dtype):
+    """A stored parameter ``params[name]``: a numpy array of ``shape`` and ``dtype``, finite.
+
+    Shared by the layers and the head, so a parameter set or copied in by hand (or by
+    ``from_torch``) is refused the same way everywhere before it is used."""
+    if not isinstance(p, np.ndarray) or p.shape != shape or p.dtype != dtype:
+        got = "missing" if p is None else (
+            f"shape {getattr(p, 'shape', None)}, dtype {getattr(p, 'dtype', type(p))}")
+        raise ValueError(f"params[{name!r}]: expected a numpy array of shape {shape} and "
+                         f"dtype {dtype}, got {got}")
+    if not np.isfinite(p).all():
+        bad = "NaN" if np.isnan(p).any() else "inf"
+        raise ValueError(f"params[{name!r}]: expected finite values, got {bad} (shape {shape})")
+    return p
