@@ -32,6 +32,7 @@ Arrays keep their dtype (a float32 step stays float32); lists are read with
 from __future__ import annotations
 
 import math
+import numbers
 from collections import Counter
 from collections.abc import Mapping
 from operator import attrgetter
@@ -40,12 +41,15 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import relu, sigmoid, softmax
+from .validation import check_choice, check_positive_int
 
 __all__ = [
     "RNNStep", "rnn_step", "rnn_step_backward",
     "LSTMStep", "lstm_step", "lstm_step_backward",
     "GRUStep", "gru_step", "gru_step_backward",
-    "LSTM_WEIGHTS", "GRU_WEIGHTS", "NONLINEARITIES", "PEEPHOLES", "GRU_VARIANTS",
+    "CELL_KINDS", "RNN_WEIGHTS", "LSTM_WEIGHTS", "GRU_WEIGHTS", "PEEPHOLE_WEIGHTS",
+    "NONLINEARITIES", "PEEPHOLES", "GRU_VARIANTS",
+    "weight_names", "weight_shape", "weight_shapes", "random_weights",
 ]
 
 NONLINEARITIES = ("tanh", "relu")
@@ -60,9 +64,84 @@ GRU_WEIGHTS = ("W_xr", "W_hr", "b_r", "W_xz", "W_hz", "b_z", "W_xh", "W_hh", "b_
 _PEEP_WEIGHTS = ("w_cf", "w_ci", "w_co")
 
 
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+# --------------------------------------------------------------------------- the weight schema
+#
+# The one place that says which weights each cell has, in which order, of which shape. Every
+# other place (the layers' cell_weights, the widgets, the test vectors, the exercise checks,
+# the tests) derives names and shapes from here, so a new cell kind or peephole form is
+# added once.
+
+#: the cell kinds of this package
+CELL_KINDS = ("rnn", "lstm", "gru")
+#: names of a vanilla RNN step's weights: h(t) = tanh(b + W h(t-1) + U x(t)) (slide 5)
+RNN_WEIGHTS = ("U", "W", "b")
+#: names of the peephole weights of slide 14 (w_c* act on C_{t-1} or, for o_t, on C_t)
+PEEPHOLE_WEIGHTS = _PEEP_WEIGHTS
+
+
+def weight_names(kind: str, peephole: str | None = None) -> tuple[str, ...]:
+    """The names of a ``kind`` cell's weights in the schema's order (the order in which
+    :func:`random_weights` draws them): :data:`RNN_WEIGHTS`, :data:`LSTM_WEIGHTS` (then
+    :data:`PEEPHOLE_WEIGHTS` when ``peephole`` is ``"diagonal"`` or ``"full"``) or
+    :data:`GRU_WEIGHTS`."""
+    check_choice("kind", kind, CELL_KINDS)
+    check_choice("peephole", peephole, PEEPHOLES if kind == "lstm" else (None,))
+    if kind == "rnn":
+        return RNN_WEIGHTS
+    if kind == "gru":
+        return GRU_WEIGHTS
+    return LSTM_WEIGHTS + (_PEEP_WEIGHTS if peephole else ())
+
+
+def weight_shape(name: str, D: int, H: int, peephole: str | None = None) -> tuple[int, ...]:
+    """The shape of the weight ``name``: (H, D) for what acts on x_t (U, W_x*), (H, H) for what
+    acts on h_{t-1} (W, W_h*), (H,) for a bias; a peephole weight w_c* is (H,) for
+    ``peephole="diagonal"`` and (H, H) for ``"full"``."""
+    if name in _PEEP_WEIGHTS:
+        check_choice("peephole", peephole, ("diagonal", "full"))
+        return (H,) if peephole == "diagonal" else (H, H)
+    if name == "U" or name.startswith("W_x"):
+        return (H, D)
+    if name == "W" or name.startswith("W_h"):
+        return (H, H)
+    if name == "b" or name.startswith("b_"):
+        return (H,)
+    raise ValueError(f"name: expected a weight name of {', '.join(CELL_KINDS)} cells, got {name!r}")
+
+
+def weight_shapes(kind: str, D: int, H: int, peephole: str | None = None) -> dict[str, tuple[int, ...]]:
+    """``{name: shape}`` for every weight of a ``kind`` cell with input size D and hidden size H,
+    in the schema's order (see :func:`weight_names` and :func:`weight_shape`)."""
+    D, H = check_positive_int("D", D), check_positive_int("H", H)
+    return {n: weight_shape(n, D, H, peephole) for n in weight_names(kind, peephole)}
+
+
+def random_weights(kind: str, D: int, H: int, rng=None, *, peephole: str | None = None,
+                   scale: float = 1.0, bias_scale: float | None = None,
+                   distribution: str = "uniform", dtype=np.float64) -> dict[str, np.ndarray]:
+    """Seeded random weights of a ``kind`` cell, drawn in the schema's order.
+
+    ``rng`` is a ``numpy.random.Generator`` (its stream is consumed) or a seed (an int, or None
+    for fresh entropy). ``distribution="uniform"`` draws from U(-scale, scale), ``"normal"``
+    from N(0, scale^2); biases use ``bias_scale`` (default: ``scale``). The same seed and
+    arguments give the same weights everywhere: the test vectors, the checks and the tests
+    draw with this one function."""
+    shapes = weight_shapes(kind, D, H, peephole)
+    check_choice("distribution", distribution, ("uniform", "normal"))
+    for name, v in (("scale", scale), ("bias_scale", scale if bias_scale is None else bias_scale)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"{name}: expected a finite number >= 0, got {v!r}")
+    bias_scale = scale if bias_scale is None else bias_scale
+    if not isinstance(rng, np.random.Generator):
+        if rng is not None and (isinstance(rng, bool) or not isinstance(rng, numbers.Integral)):
+            raise ValueError(f"rng: expected a numpy Generator, an int seed or None, got {rng!r}")
+        rng = np.random.default_rng(rng)
+    w = {}
+    for name, shape in shapes.items():
+        s = bias_scale if len(shape) == 1 and name not in _PEEP_WEIGHTS else scale
+        w[name] = (rng.uniform(-s, s, shape) if distribution == "uniform"
+                   else rng.normal(0.0, s, shape)).astype(dtype, copy=False)
+    return w
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -251,36 +330,31 @@ def _step_fields(step, cls, fn):
 _X, _HB = ("B", "D"), ("B", "H")
 
 
-def _weight_pattern(name):
-    return ("H", "D") if name.startswith("W_x") else ("H", "H") if name.startswith("W_h") else ("H",)
+def _weight_specs(kind, peephole=None):
+    """The schema's weights as argument specs, shapes in size symbols (("H", "D"), ...)."""
+    return [(n, weight_shape(n, "D", "H", peephole), f" for peephole={peephole!r}" if n in _PEEP_WEIGHTS else "")
+            for n in weight_names(kind, peephole)]
 
 
-def _peep_specs(peephole):
-    if not peephole:
-        return []
-    pat = ("H",) if peephole == "diagonal" else ("H", "H")
-    return [(n, pat, f" for peephole={peephole!r}") for n in _PEEP_WEIGHTS]
-
-
-_RNN = [("x_t", _X), ("h_prev", _HB), ("U", ("H", "D")), ("W", ("H", "H")), ("b", ("H",))]
+_RNN = [("x_t", _X), ("h_prev", _HB)] + _weight_specs("rnn")
 _SPECS = {
     ("rnn", 0): _Spec(_RNN),
     ("rnn", 1): _Spec(_RNN + [("V", ("K", "H"))]),
     ("rnn", 2): _Spec(_RNN + [("V", ("K", "H")), ("c", ("K",))]),
     ("rnn_back", None): _Spec([("dh_t", _HB), ("x_t", _X), ("h_prev", _HB), ("step.a_t", _HB),
                                ("step.h_t", _HB), ("U", ("H", "D")), ("W", ("H", "H"))]),
-    ("gru", None): _Spec([("x_t", _X), ("h_prev", _HB)] + [(n, _weight_pattern(n)) for n in GRU_WEIGHTS]),
+    ("gru", None): _Spec([("x_t", _X), ("h_prev", _HB)] + _weight_specs("gru")),
     ("gru_back", None): _Spec([("dh_t", _HB), ("x_t", _X), ("h_prev", _HB)]
                               + [(f"step.{f}", _HB) for f in ("z_t", "r_t", "h_tilde_t", "h_t", "hh_t")]
-                              + [(n, _weight_pattern(n)) for n in GRU_WEIGHTS]),
+                              + _weight_specs("gru")),
 }
 for _p in PEEPHOLES:
-    _w = [(n, _weight_pattern(n)) for n in LSTM_WEIGHTS] + _peep_specs(_p)
+    _w = _weight_specs("lstm", _p)
     _SPECS["lstm", _p] = _Spec([("x_t", _X), ("h_prev", _HB), ("C_prev", _HB)] + _w)
     _SPECS["lstm_back", _p] = _Spec(
         [("dh_t", _HB), ("dC_t", _HB), ("x_t", _X), ("h_prev", _HB), ("C_prev", _HB)]
         + [(f"step.{f}", _HB) for f in ("f_t", "i_t", "C_tilde_t", "C_t", "o_t", "h_t")] + _w)
-_LSTM_NAMES = {p: LSTM_WEIGHTS + (_PEEP_WEIGHTS if p else ()) for p in PEEPHOLES}
+_LSTM_NAMES = {p: weight_names("lstm", p) for p in PEEPHOLES}
 
 
 def _peep(w, c, peephole):
@@ -333,7 +407,7 @@ def rnn_step(x_t, h_prev, U, W, b, V=None, c=None, nonlinearity="tanh"):
     (``c`` needs ``V``). ``nonlinearity="relu"`` replaces tanh by ReLU
     (torch's option). Every argument is checked (see the module's docstring).
     """
-    _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+    check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
     if V is None:
         if c is not None:
             raise ValueError("c: the output bias needs the output weights V (o(t) = c + V h(t)); got V=None")
@@ -373,7 +447,7 @@ def rnn_step_backward(dh_t, x_t, h_prev, step, U, W, nonlinearity="tanh"):
     ``step`` is the :class:`RNNStep` of the forward (its a_t and h_t are used).
     Returns a dict with dx_t, dh_prev, dU, dW, db.
     """
-    _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+    check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
     a_t, h_t = _step_fields(step, RNNStep, "rnn_step")[:2]
     dh_t, x_t, h_prev, a_t, h_t, U, W = _check(_SPECS["rnn_back", None], (dh_t, x_t, h_prev, a_t, h_t, U, W))
     if nonlinearity == "tanh":
@@ -423,7 +497,7 @@ def lstm_step(x_t, h_prev, C_prev, w, peephole=None):
     refused for "diagonal", not multiplied), and ``w`` holds w_c* exactly when
     ``peephole`` is set. Every argument is checked (see the module's docstring).
     """
-    _check_choice("peephole", peephole, PEEPHOLES)
+    check_choice("peephole", peephole, PEEPHOLES)
     names = _LSTM_NAMES[peephole]
     x_t, h_prev, C_prev, *ws = _check(_SPECS["lstm", peephole],
                                       (x_t, h_prev, C_prev, *_weights(w, names, "LSTM", peephole)))
@@ -468,7 +542,7 @@ def lstm_step_backward(dh_t, dC_t, x_t, h_prev, C_prev, step, w, peephole=None):
     from step t+1; ``step`` the :class:`LSTMStep` of the forward. Returns a
     dict with dx_t, dh_prev, dC_prev and d<name> for every weight.
     """
-    _check_choice("peephole", peephole, PEEPHOLES)
+    check_choice("peephole", peephole, PEEPHOLES)
     names = _LSTM_NAMES[peephole]
     fields = _step_fields(step, LSTMStep, "lstm_step")
     dh_t, dC_t, x_t, h_prev, C_prev, f_t, i_t, C_tilde_t, C_t, o_t, _, *ws = _check(
@@ -551,7 +625,7 @@ def gru_step(x_t, h_prev, w, variant="lecture"):
     b_r = b_ir + b_hr, and so on, W_xh = W_in, W_hh = W_hn, b_xh = b_in,
     b_hh = b_hn. Every argument is checked (see the module's docstring).
     """
-    _check_choice("variant", variant, GRU_VARIANTS)
+    check_choice("variant", variant, GRU_VARIANTS)
     x_t, h_prev, *ws = _check(_SPECS["gru", None], (x_t, h_prev, *_weights(w, GRU_WEIGHTS, "GRU")))
     return _gru_step(x_t, h_prev, dict(zip(GRU_WEIGHTS, ws)), variant)
 
@@ -581,7 +655,7 @@ def gru_step_backward(dh_t, x_t, h_prev, step, w, variant="lecture"):
     back unchanged. ``step`` is the :class:`GRUStep` of the forward. Returns a dict
     with dx_t, dh_prev and d<name> for every weight.
     """
-    _check_choice("variant", variant, GRU_VARIANTS)
+    check_choice("variant", variant, GRU_VARIANTS)
     fields = _step_fields(step, GRUStep, "gru_step")
     dh_t, x_t, h_prev, z_t, r_t, h_tilde_t, h_t, hh_t, *ws = _check(
         _SPECS["gru_back", None], (dh_t, x_t, h_prev, *fields, *_weights(w, GRU_WEIGHTS, "GRU")))

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import cells
 from .activations import sigmoid
-from .validation import (as_real_array, check_bool, check_dtype, check_param,
+from .validation import (as_real_array, check_bool, check_choice, check_dtype, check_param,
                          check_positive_int, check_shape)
 
 __all__ = ["RNN", "LSTM", "GRU"]
@@ -528,7 +528,7 @@ class RNN(_Recurrent):
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, bidirectional=False, dtype=np.float64, seed=None):
-        cells._check_choice("nonlinearity", nonlinearity, cells.NONLINEARITIES)
+        check_choice("nonlinearity", nonlinearity, cells.NONLINEARITIES)
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
                          dtype, seed)
@@ -622,7 +622,7 @@ class LSTM(_Recurrent):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, dtype=np.float64, seed=None, peephole=None):
-        cells._check_choice("peephole", peephole, cells.PEEPHOLES)
+        check_choice("peephole", peephole, cells.PEEPHOLES)
         self.peephole = peephole
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
                          dtype, seed)
@@ -822,7 +822,7 @@ class GRU(_Recurrent):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, dtype=np.float64, seed=None, variant="torch"):
-        cells._check_choice("variant", variant, cells.GRU_VARIANTS)
+        check_choice("variant", variant, cells.GRU_VARIANTS)
         self.variant = variant
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
                          dtype, seed)

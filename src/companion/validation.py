@@ -25,6 +25,17 @@ def check_positive_int(name, value):
     return int(value)
 
 
+def check_choice(name, value, choices):
+    """``value`` if it is one of ``choices``; otherwise a ValueError naming ``name`` and the choices."""
+    try:
+        ok = value in choices
+    except TypeError:          # an unhashable or odd value: not one of the choices
+        ok = False
+    if not ok:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
 def check_bool(name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name}: expected True or False, got {value!r}")
