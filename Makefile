@@ -12,11 +12,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 INSTRUCTOR := $(VENV)/.instructor
 
 .PHONY: help venv instructor assignments test-js test test-package book book-strict serve notebooks sync-notebooks \
-        test-notebooks test-notebooks-alt test-site bench lock clean
+        test-notebooks test-notebooks-alt test-site bench lint lock clean
 
 help:
 	@echo "make book   build the site (book/_build/html/index.html)"
-	@echo "make test   run every test"
+	@echo "make test   run every test (lint first)"
+	@echo "make lint   ruff over src, tests, scripts and benchmarks (pyproject.toml [tool.ruff])"
 	@echo "make serve  serve the built site on http://127.0.0.1:$(PORT)/"
 	@echo "make notebooks  re-execute every notebook in place (outputs are committed)"
 	@echo "make bench  benchmark companion against torch.nn"
@@ -53,7 +54,12 @@ test-js:
 	elif [ -n "$$CI" ]; then echo "test-js: node is missing (CI needs Node.js >= 18)"; exit 1; \
 	else echo "test-js: SKIPPED, Node.js is not installed (install Node.js >= 18 to run the widget JS tests)"; fi
 
-test: test-package test-js test-notebooks test-notebooks-alt test-site
+# ruff (pinned in requirements.txt, rules in pyproject.toml): the notebooks are not linted, nbval proves them.
+lint: $(STAMP)
+	$(PY) -m ruff check src tests scripts benchmarks
+
+# lint first: a style or bug-pattern finding stops the run before the long tests.
+test: lint test-package test-js test-notebooks test-notebooks-alt test-site
 
 # ---------------------------------------------------------------- the book
 # Built from the repository root, so the toc points at notebooks/ in place (no copies);

@@ -89,8 +89,9 @@ def main(argv=None):
 
     print(f"(T, B, D, H) = {(T, B, D, H)}, threads = {args.threads}, repeats = {args.repeats}, "
           f"numpy {np.__version__}, torch {torch.__version__}")
-    for kind, tdtype, ndtype in (("LSTM", torch.float64, np.float64), ("LSTM", torch.float32, np.float32),
-                                 ("GRU", torch.float64, np.float64), ("RNN", torch.float64, np.float64)):
+
+    def run_case(kind, tdtype, ndtype):
+        # one function call per case, so the timed closures below bind this case's tensors
         torch.manual_seed(0)
         mod = getattr(torch.nn, kind)(D, H, dtype=tdtype)
         layer = companion.from_torch(mod, dtype=ndtype)
@@ -134,6 +135,10 @@ def main(argv=None):
                         torch_cell_loop, baseline="torch LSTMCell loop"))
             add(compare("LSTM forward fused vs unfused", lambda: layer(x),
                         lambda: layer.forward_unfused(x), baseline="companion unfused"))
+
+    for kind, tdtype, ndtype in (("LSTM", torch.float64, np.float64), ("LSTM", torch.float32, np.float32),
+                                 ("GRU", torch.float64, np.float64), ("RNN", torch.float64, np.float64)):
+        run_case(kind, tdtype, ndtype)
 
     if args.json:
         with open(args.json, "w") as f:

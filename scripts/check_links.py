@@ -9,7 +9,7 @@ Exit 1 and one line per broken link (page, link, why) when any is broken.
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -27,12 +27,12 @@ def pages(site):
                   if not NOT_PAGES.intersection(p.relative_to(site).parts[:-1]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parse(path):
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
-@lru_cache(maxsize=None)
+@cache
 def anchors(path):
     soup = _parse(path)
     return frozenset(el.get("id") for el in soup.find_all(id=True)) | frozenset(

@@ -205,6 +205,7 @@ SAFE_TEXT = SAFE_TEXT.filter(   # text beside a token: no marker word, nothing t
 def _nbgrader():
     pytest.importorskip("nbgrader")
     import logging
+
     from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
     logging.getLogger("traitlets").setLevel(logging.CRITICAL)   # nbgrader logs each refusal
     # enforce_metadata only makes nbgrader fail on regions outside solution/grade/task cells;
@@ -312,7 +313,7 @@ def wellformed_notebook(draw):
 
 def _never_more_than_nbgrader(ours, theirs, nb, tokens):
     original = "\n".join(c["source"] for c in nb["cells"])
-    for k, (o, t) in enumerate(zip(ours, theirs)):
+    for k, (o, t) in enumerate(zip(ours, theirs, strict=True)):
         for tok in tokens:
             if tok in original and tok not in t:
                 assert tok not in o, f"cell {k}: {tok} is removed by nbgrader but kept by us"

@@ -51,7 +51,8 @@ class Snapshot:
             np.testing.assert_array_equal(layer.grads[k], v, err_msg=f"grads[{k!r}] changed")
         dx, d0 = layer.backward(self.dy, self.ds)       # the old cache still works
         np.testing.assert_array_equal(dx, self.dx)
-        for a, b in zip(d0 if isinstance(d0, tuple) else (d0,), self.d0 if isinstance(self.d0, tuple) else (self.d0,)):
+        for a, b in zip(d0 if isinstance(d0, tuple) else (d0,), self.d0 if isinstance(self.d0, tuple) else (self.d0,),
+                        strict=True):
             np.testing.assert_array_equal(a, b)
         for k, v in self.grads.items():
             np.testing.assert_array_equal(layer.grads[k], v, err_msg=f"grads[{k!r}] differ after a failed call")
@@ -74,8 +75,10 @@ def bad_forward_cases(mode):
         ("ndim 4", np.zeros((1, T, B, D)), None,
          rf"x: expected 3 dimensions \(T, B, D\) or 2 dimensions \(T, D\).*got shape \(1, {T}, {B}, {D}\)"),
         ("ndim 0", np.float64(1.0), None, r"x: expected 3 dimensions .* got shape \(\)"),
-        ("empty T", np.zeros((0, B, D)), None, r"x: expected at least one time step and one sequence, got shape \(0, 2, 3\)"),
-        ("empty B", np.zeros((T, 0, D)), None, r"x: expected at least one time step and one sequence, got shape \(5, 0, 3\)"),
+        ("empty T", np.zeros((0, B, D)), None,
+         r"x: expected at least one time step and one sequence, got shape \(0, 2, 3\)"),
+        ("empty B", np.zeros((T, 0, D)), None,
+         r"x: expected at least one time step and one sequence, got shape \(5, 0, 3\)"),
         ("NaN in x", nan_x, None, r"x: expected finite values, got NaN \(shape \(5, 2, 3\)\)"),
         ("inf in x", inf_x, None, r"x: expected finite values, got inf \(shape \(5, 2, 3\)\)"),
         ("strings", np.array([["a"]]), None, r"x: expected a real numeric array, got dtype <U1"),
@@ -86,17 +89,20 @@ def bad_forward_cases(mode):
     wrong_batch = np.zeros((1, B + 1, H))
     wrong_ndim = np.zeros((B, H))
     exp = rf"expected shape \(1, {B}, {H}\) \(num_layers \* num_directions, batch, hidden_size\)"
+    tuple_exp = r"state: expected a tuple \(h_0, c_0\) of shape \(1, 2, 4\) each for the LSTM"
     if mode == "LSTM":
         cases += [
             ("h0 wrong batch", x, (wrong_batch, st[1]), rf"{s_name}: {exp}, got \(1, {B + 1}, {H}\)"),
             ("c0 wrong batch", x, (st[0], wrong_batch), rf"state\[1\] \(c_0\): {exp}, got \(1, {B + 1}, {H}\)"),
             ("h0 wrong ndim", x, (wrong_ndim, st[1]), rf"{s_name}: {exp}, got \({B}, {H}\)"),
-            ("c0 wrong hidden", x, (st[0], np.zeros((1, B, H + 1))), rf"state\[1\] \(c_0\): {exp}, got \(1, {B}, {H + 1}\)"),
+            ("c0 wrong hidden", x, (st[0], np.zeros((1, B, H + 1))),
+             rf"state\[1\] \(c_0\): {exp}, got \(1, {B}, {H + 1}\)"),
             ("NaN in h0", x, (np.full((1, B, H), np.nan), st[1]), rf"{s_name}: expected finite values, got NaN"),
-            ("inf in c0", x, (st[0], np.full((1, B, H), np.inf)), r"state\[1\] \(c_0\): expected finite values, got inf"),
-            ("state not a tuple", x, st[0], r"state: expected a tuple \(h_0, c_0\) of shape \(1, 2, 4\) each for the LSTM, got an array of shape \(1, 2, 4\)"),
-            ("state 1-tuple", x, (st[0],), r"state: expected a tuple \(h_0, c_0\) of shape \(1, 2, 4\) each for the LSTM, got a tuple of length 1"),
-            ("state 3-tuple", x, (st[0], st[1], st[1]), r"state: expected a tuple \(h_0, c_0\) of shape \(1, 2, 4\) each for the LSTM, got a tuple of length 3"),
+            ("inf in c0", x, (st[0], np.full((1, B, H), np.inf)),
+             r"state\[1\] \(c_0\): expected finite values, got inf"),
+            ("state not a tuple", x, st[0], rf"{tuple_exp}, got an array of shape \(1, 2, 4\)"),
+            ("state 1-tuple", x, (st[0],), rf"{tuple_exp}, got a tuple of length 1"),
+            ("state 3-tuple", x, (st[0], st[1], st[1]), rf"{tuple_exp}, got a tuple of length 3"),
         ]
     else:
         cases += [
@@ -181,7 +187,8 @@ def test_bad_backward_arguments(mode):
     with pytest.raises(ValueError, match=r"d_output: expected finite values, got NaN"):
         layer.backward(bad)
     if mode == "LSTM":
-        with pytest.raises(ValueError, match=r"d_state: expected a tuple \(d_h_n, d_c_n\) of shape \(2, 2, 4\) each for the LSTM, got ndarray of shape \(2, 2, 4\)"):
+        with pytest.raises(ValueError, match=r"d_state: expected a tuple \(d_h_n, d_c_n\) of shape \(2, 2, 4\) each "
+                                             r"for the LSTM, got ndarray of shape \(2, 2, 4\)"):
             layer.backward(np.zeros(out_shape), np.zeros((2, B, H)))
         with pytest.raises(ValueError, match=rf"d_state\[1\]: expected shape \(2, {B}, {H}\) \(the shape of the "
                                              rf"returned state\), got \(1, {B}, {H}\)"):
@@ -325,9 +332,9 @@ def test_forward_and_backward_do_not_modify_caller_arrays(mode):
     ds = tuple(rng.normal(size=s.shape) for s in s_n) if isinstance(s_n, tuple) else rng.normal(size=s_n.shape)
     dcopies = [dy.copy()] + [s.copy() for s in (ds if isinstance(ds, tuple) else (ds,))]
     layer.backward(dy, ds)
-    for a, b in zip([x] + list(st if isinstance(st, tuple) else (st,)), copies):
+    for a, b in zip([x] + list(st if isinstance(st, tuple) else (st,)), copies, strict=True):
         np.testing.assert_array_equal(a, b)
-    for a, b in zip([dy] + list(ds if isinstance(ds, tuple) else (ds,)), dcopies):
+    for a, b in zip([dy] + list(ds if isinstance(ds, tuple) else (ds,)), dcopies, strict=True):
         np.testing.assert_array_equal(a, b)
     # and the returned arrays are not the layer's internals: changing them changes nothing
     out_before = out.copy()
@@ -359,3 +366,69 @@ def test_torch_tensor_and_noncontiguous_inputs_accepted():
     np.testing.assert_array_equal(layer(np.asfortranarray(x))[0], ref)
     np.testing.assert_array_equal(layer(np.ascontiguousarray(x[::-1])[::-1])[0], ref)
     np.testing.assert_array_equal(layer(x.tolist())[0], ref)
+
+
+# --------------------------------------------------------------------------- the parsing functions themselves
+
+def test_parse_sequence_layouts_and_copy():
+    from companion.validation import parse_sequence
+    x = np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4)
+    xt, unb = parse_sequence(x, 4, batch_first=False, dtype=np.float64)
+    assert not unb and xt.shape == (2, 3, 4) and np.array_equal(xt, x) and not np.shares_memory(xt, x)
+    xt, unb = parse_sequence(x, 4, batch_first=True, dtype=np.float32)
+    assert not unb and xt.dtype == np.float32 and np.array_equal(xt, x.transpose(1, 0, 2))
+    assert xt.flags.c_contiguous
+    xt, unb = parse_sequence(x[0], 4, batch_first=True, dtype=np.float64)    # (T, D) whatever batch_first
+    assert unb and xt.shape == (3, 1, 4)
+    with pytest.raises(ValueError, match=r"x: expected feature size \(last dimension\) 5, got shape \(2, 3, 4\)"):
+        parse_sequence(x, 5, batch_first=False, dtype=np.float64)
+    with pytest.raises(ValueError, match=r"x: expected at least one time step and one sequence, got shape \(0, 4\)"):
+        parse_sequence(np.zeros((0, 4)), 4, batch_first=False, dtype=np.float64)
+
+
+@pytest.mark.parametrize("has_cell", [False, True])
+@pytest.mark.parametrize("unbatched", [False, True])
+def test_parse_state_and_its_gradient(has_cell, unbatched):
+    from companion.validation import parse_state, parse_state_grad
+    LD, b = 2, (1 if unbatched else B)
+    shape = (LD, b, H)
+    kw = dict(unbatched=unbatched, has_cell=has_cell, mode="LSTM" if has_cell else "GRU", dtype=np.float64)
+    n = 2 if has_cell else 1
+    for parse in (parse_state, parse_state_grad):
+        zeros = parse(None, shape, **kw)
+        assert len(zeros) == n and all(z.shape == shape and not z.any() for z in zeros)
+        given = [np.random.default_rng(k).normal(size=(LD, H) if unbatched else shape) for k in range(n)]
+        got = parse(tuple(given) if has_cell else given[0], shape, **kw)
+        assert len(got) == n and all(np.array_equal(g.reshape(LD, -1), v.reshape(LD, -1))
+                                     and g.shape == shape for g, v in zip(got, given, strict=True))
+    caller = (LD, H) if unbatched else shape
+    axes = "hidden_size" if unbatched else "batch, hidden_size"
+    if has_cell:
+        with pytest.raises(ValueError, match=rf"state: expected a tuple \(h_0, c_0\) of shape {re.escape(str(caller))} "
+                                             r"each for the LSTM, got a list of length 1"):
+            parse_state([np.zeros(caller)], shape, **kw)
+        with pytest.raises(ValueError, match=rf"state\[1\] \(c_0\): expected shape {re.escape(str(caller))} "
+                                             rf"\(num_layers \* num_directions, {axes}\), got \(3,\)"):
+            parse_state((np.zeros(caller), np.zeros(3)), shape, **kw)
+        with pytest.raises(ValueError, match=r"d_state: expected a tuple \(d_h_n, d_c_n\) .* got ndarray of shape"):
+            parse_state_grad(np.zeros(caller), shape, **kw)
+    else:
+        with pytest.raises(ValueError, match=r"state: expected one array h_0 for the GRU, got a tuple"):
+            parse_state((np.zeros(caller),), shape, **kw)
+        with pytest.raises(ValueError, match=r"d_state: expected one array d_h_n for the GRU"):
+            parse_state_grad([np.zeros(caller)], shape, **kw)
+        with pytest.raises(ValueError, match=r"d_state: expected finite values, got NaN"):
+            parse_state_grad(np.full(caller, np.nan), shape, **kw)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_parse_sequence_grad_layouts(batch_first):
+    from companion.validation import parse_sequence_grad
+    d = np.random.default_rng(0).normal(size=(B, T, H) if batch_first else (T, B, H))
+    got = parse_sequence_grad("d_output", d, (T, B, H), unbatched=False, batch_first=batch_first, dtype=np.float64)
+    assert np.array_equal(got, d.transpose(1, 0, 2) if batch_first else d)
+    got = parse_sequence_grad("d_output", d[0] if batch_first else d[:, 0], (T, 1, H), unbatched=True,
+                              batch_first=batch_first, dtype=np.float64)
+    assert got.shape == (T, 1, H)
+    with pytest.raises(ValueError, match=rf"dy: expected shape \({T}, {H}\) \(the shape of the output\), got"):
+        parse_sequence_grad("dy", d, (T, 1, H), unbatched=True, batch_first=batch_first, dtype=np.float64)

@@ -4,12 +4,15 @@ against central differences (companion.numerical_grad), for one example (D,) and
 (B, D), with peepholes (diagonal and full) and both GRU variants."""
 from __future__ import annotations
 
+import inspect
+import math
+
 import numpy as np
 import pytest
 
 import companion
 from companion import cells
-from companion.cells import GRU_WEIGHTS, LSTM_WEIGHTS
+from companion.cells import GRU_WEIGHTS
 
 D, H, K = 3, 4, 5
 SHAPES = {"single": (), "batch": (2,)}
@@ -26,22 +29,11 @@ def rel(a, b):
 
 
 def lstm_weights(rng, peephole=None):
-    w = {}
-    for n in LSTM_WEIGHTS:
-        shape = (H, D) if n.startswith("W_x") else (H, H) if n.startswith("W_h") else (H,)
-        w[n] = rng.normal(scale=0.6, size=shape)
-    if peephole:
-        for n in ("w_ci", "w_cf", "w_co"):
-            w[n] = rng.normal(scale=0.6, size=(H,) if peephole == "diagonal" else (H, H))
-    return w
+    return cells.random_weights("lstm", D, H, rng, peephole=peephole, scale=0.6, distribution="normal")
 
 
 def gru_weights(rng):
-    w = {}
-    for n in GRU_WEIGHTS:
-        shape = (H, D) if n.startswith("W_x") else (H, H) if n.startswith("W_h") else (H,)
-        w[n] = rng.normal(scale=0.6, size=shape)
-    return w
+    return cells.random_weights("gru", D, H, rng, scale=0.6, distribution="normal")
 
 
 def check_backward(loss, inputs, analytic, label):
@@ -148,17 +140,26 @@ def lstm_literal(x, h, C, w, peephole=None):
     return f, i, Ct, Cn, o, o * np.tanh(Cn)
 
 
+def lstm_case(seed, shape, peephole):
+    """An LSTM step's start: the generator, the batch shape ``SHAPES[shape]``, weights, and the
+    inputs ``{"x_t", "h_prev", "C_prev"}`` of that batch shape (drawn in that order)."""
+    rng = np.random.default_rng(seed)
+    bs = SHAPES[shape]
+    w = lstm_weights(rng, peephole)
+    st_in = {"x_t": rng.normal(size=bs + (D,)), "h_prev": rng.normal(size=bs + (H,)),
+             "C_prev": rng.normal(size=bs + (H,))}
+    return rng, bs, w, st_in
+
+
 @pytest.mark.parametrize("shape", SHAPES, ids=list(SHAPES))
 @pytest.mark.parametrize("peephole", [None, "diagonal", "full"])
 def test_lstm_step_values(shape, peephole):
-    rng = np.random.default_rng(3)
-    bs = SHAPES[shape]
-    w = lstm_weights(rng, peephole)
-    x, h, C = rng.normal(size=bs + (D,)), rng.normal(size=bs + (H,)), rng.normal(size=bs + (H,))
+    _, bs, w, st_in = lstm_case(3, shape, peephole)
+    x, h, C = st_in["x_t"], st_in["h_prev"], st_in["C_prev"]
     st = companion.lstm_step(x, h, C, w, peephole=peephole)
     assert isinstance(st, companion.LSTMStep)
     assert st._fields == ("f_t", "i_t", "C_tilde_t", "C_t", "o_t", "h_t")
-    for name, ours, ref in zip(st._fields, st, lstm_literal(x, h, C, w, peephole)):
+    for name, ours, ref in zip(st._fields, st, lstm_literal(x, h, C, w, peephole), strict=True):
         assert ours.shape == bs + (H,), name
         np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-14, err_msg=name)
 
@@ -182,11 +183,7 @@ def test_lstm_step_matches_torch_lstmcell():
 @pytest.mark.parametrize("shape", SHAPES, ids=list(SHAPES))
 @pytest.mark.parametrize("peephole", [None, "diagonal", "full"])
 def test_lstm_step_backward_numerical(shape, peephole):
-    rng = np.random.default_rng(5)
-    bs = SHAPES[shape]
-    w = lstm_weights(rng, peephole)
-    st_in = {"x_t": rng.normal(size=bs + (D,)), "h_prev": rng.normal(size=bs + (H,)),
-             "C_prev": rng.normal(size=bs + (H,))}
+    rng, bs, w, st_in = lstm_case(5, shape, peephole)
     Rh, RC = rng.normal(size=bs + (H,)), rng.normal(size=bs + (H,))
 
     def loss():
@@ -222,7 +219,7 @@ def test_gru_step_lecture_values(shape):
     st = companion.gru_step(x, h, w)     # default variant: the lecture's
     assert isinstance(st, companion.GRUStep)
     assert st._fields[:4] == ("z_t", "r_t", "h_tilde_t", "h_t")
-    for name, ours, ref in zip(st._fields, st, gru_lecture_literal(x, h, w)):
+    for name, ours, ref in zip(st._fields[:4], st[:4], gru_lecture_literal(x, h, w), strict=True):
         assert ours.shape == bs + (H,)
         np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-14, err_msg=name)
     np.testing.assert_allclose(st.hh_t, (st.r_t * h) @ w["W_hh"].T + w["b_hh"], rtol=1e-13, atol=1e-14)
@@ -325,3 +322,159 @@ def test_cells_step_loop_equals_layer(mode):
             outs.append(np.stack(hs))
         inp = np.concatenate(outs, axis=-1)
     np.testing.assert_allclose(out, inp, rtol=0, atol=1e-13)
+
+
+# --------------------------------------------------------------------------- the weight schema
+
+# every kind with every form of its weights: (kind, peephole)
+FORMS = [("rnn", None), ("lstm", None), ("lstm", "diagonal"), ("lstm", "full"), ("gru", None)]
+FORM_IDS = [f"{k}-{p}" if p else k for k, p in FORMS]
+
+
+def step_and_backward(kind, peephole, w, rng, B=2):
+    """Run ``kind``'s step and backward on ``w``; the weight gradients' names (without the d)."""
+    x, h, C = rng.normal(size=(B, D)), rng.normal(size=(B, H)), rng.normal(size=(B, H))
+    if kind == "rnn":
+        st = cells.rnn_step(x, h, w["U"], w["W"], w["b"])
+        g = cells.rnn_step_backward(h, x, h, st, w["U"], w["W"])
+        return {n[1:] for n in g} - {"x_t", "h_prev"}
+    if kind == "lstm":
+        st = cells.lstm_step(x, h, C, w, peephole=peephole)
+        g = cells.lstm_step_backward(h, C, x, h, C, st, w, peephole=peephole)
+        return {n[1:] for n in g} - {"x_t", "h_prev", "C_prev"}
+    st = cells.gru_step(x, h, w)
+    g = cells.gru_step_backward(h, x, h, st, w)
+    return {n[1:] for n in g} - {"x_t", "h_prev"}
+
+
+@pytest.mark.parametrize("kind,peephole", FORMS, ids=FORM_IDS)
+@pytest.mark.parametrize("distribution", ["uniform", "normal"])
+def test_random_weights_are_what_the_step_functions_take(kind, peephole, distribution):
+    """random_weights' output goes into the step and its backward as it is; weight_names are
+    exactly the weights the step takes (the backward's gradients), in the schema's order, with
+    weight_shapes' shapes."""
+    rng = np.random.default_rng(20)
+    w = cells.random_weights(kind, D, H, rng, peephole=peephole, distribution=distribution)
+    names = cells.weight_names(kind, peephole)
+    assert tuple(w) == names and len(set(names)) == len(names)
+    assert {k: v.shape for k, v in w.items()} == cells.weight_shapes(kind, D, H, peephole)
+    assert all(v.dtype == np.float64 and np.isfinite(v).all() for v in w.values())
+    assert step_and_backward(kind, peephole, w, rng) == set(names)
+    if kind == "rnn":        # the RNN takes its weights as arguments, named as the schema names them
+        params = list(inspect.signature(cells.rnn_step).parameters)
+        assert params[2:2 + len(names)] == list(names)
+        return
+    step = cells.lstm_step if kind == "lstm" else cells.gru_step
+    args = (np.zeros(D), np.zeros(H), np.zeros(H)) if kind == "lstm" else (np.zeros(D), np.zeros(H))
+    kw = {"peephole": peephole} if kind == "lstm" else {}
+    for n in names:           # each name is needed: without it, the step names it as missing
+        with pytest.raises(ValueError, match=rf"^w: .*missing {n}\b"):
+            step(*args, {k: v for k, v in w.items() if k != n}, **kw)
+    with pytest.raises(ValueError, match=r"^w: .*unexpected 'W_extra'"):
+        step(*args, {**w, "W_extra": np.zeros((H, D))}, **kw)
+
+
+@pytest.mark.parametrize("kind,peephole", FORMS, ids=FORM_IDS)
+def test_random_weights_seeded(kind, peephole):
+    """The same seed gives identical weights (an int or a fresh Generator of that seed);
+    different seeds give different ones; a Generator's stream is consumed."""
+    a = cells.random_weights(kind, D, H, 7, peephole=peephole)
+    b = cells.random_weights(kind, D, H, np.random.default_rng(7), peephole=peephole)
+    c = cells.random_weights(kind, D, H, 8, peephole=peephole)
+    for n in a:
+        np.testing.assert_array_equal(a[n], b[n], err_msg=n)
+        assert not np.any(a[n] == c[n]), n
+    rng = np.random.default_rng(7)
+    first, second = (cells.random_weights(kind, D, H, rng, peephole=peephole) for _ in range(2))
+    assert all(not np.any(first[n] == second[n]) for n in first)
+    fresh = [cells.random_weights(kind, D, H, peephole=peephole) for _ in range(2)]    # rng=None: fresh entropy
+    assert any(not np.array_equal(fresh[0][n], fresh[1][n]) for n in fresh[0])
+
+
+def _is_bias(name):
+    return len(cells.weight_shape(name, 1, 2, "diagonal")) == 1 and name not in cells.PEEPHOLE_WEIGHTS
+
+
+@pytest.mark.parametrize("kind,peephole", FORMS, ids=FORM_IDS)
+def test_random_weights_scale_bias_scale_and_distribution(kind, peephole):
+    """uniform: within [-scale, scale] (biases [-bias_scale, bias_scale]) and filling it; normal:
+    mean 0 and standard deviation scale, by the sample's own error bars; the dtype asked for.
+    A peephole weight is drawn with scale even when diagonal (it is no bias)."""
+    Dn, Hn = 5, 200
+    scale, bias_scale = 0.3, 2.5
+    u = cells.random_weights(kind, Dn, Hn, 0, peephole=peephole, scale=scale, bias_scale=bias_scale)
+    for n, v in u.items():
+        assert np.abs(v).max() <= (bias_scale if _is_bias(n) else scale), n
+    for group in (True, False):          # 200+ draws fill the interval: each end within 10 % of it
+        v = np.concatenate([a.ravel() for n, a in u.items() if _is_bias(n) == group])
+        s = bias_scale if group else scale
+        assert v.max() > 0.9 * s and v.min() < -0.9 * s, group
+    nrm = cells.random_weights(kind, Dn, Hn, 0, peephole=peephole, scale=scale, bias_scale=bias_scale,
+                               distribution="normal")
+    for group in (True, False):          # the biases together, the rest together
+        v = np.concatenate([a.ravel() for n, a in nrm.items() if _is_bias(n) == group])
+        s = bias_scale if group else scale
+        m = v.size
+        assert abs(v.mean()) < 5 * s / math.sqrt(m), (group, v.mean())
+        assert abs(v.std() / s - 1) < 5 / math.sqrt(2 * m), (group, v.std())
+        assert np.abs(v).max() > s, group           # a normal draw, not a uniform one in [-s, s]
+    same = cells.random_weights(kind, D, H, 3, peephole=peephole, scale=scale)    # bias_scale defaults to scale
+    assert all(np.abs(v).max() <= scale for v in same.values())
+    zero_b = cells.random_weights(kind, D, H, 3, peephole=peephole, bias_scale=0.0)
+    assert all((not np.any(v)) == _is_bias(n) for n, v in zero_b.items())     # only the biases are 0
+    assert all(not np.any(v) for v in cells.random_weights(kind, D, H, 3, peephole=peephole, scale=0.0).values())
+    f32 = cells.random_weights(kind, D, H, 3, peephole=peephole, dtype=np.float32)
+    assert all(v.dtype == np.float32 for v in f32.values())
+    f64 = cells.random_weights(kind, D, H, 3, peephole=peephole)
+    for n in f32:       # the same draws, rounded
+        np.testing.assert_array_equal(f32[n], f64[n].astype(np.float32), err_msg=n)
+
+
+@pytest.mark.parametrize("arg,kwargs", [
+    ("kind", dict(kind="transformer")), ("kind", dict(kind="LSTM")), ("kind", dict(kind=None)),
+    ("peephole", dict(kind="lstm", peephole="yes")), ("peephole", dict(kind="lstm", peephole=True)),
+    ("peephole", dict(kind="gru", peephole="diagonal")), ("peephole", dict(kind="rnn", peephole="full")),
+    ("D", dict(D=0)), ("D", dict(D=-1)), ("D", dict(D=2.0)), ("D", dict(D=True)), ("D", dict(D="3")),
+    ("H", dict(H=0)), ("H", dict(H=1.5)), ("H", dict(H=None)),
+    ("scale", dict(scale=-0.1)), ("scale", dict(scale=float("nan"))), ("scale", dict(scale=float("inf"))),
+    ("scale", dict(scale="1")), ("scale", dict(scale=True)), ("scale", dict(scale=None)),
+    ("bias_scale", dict(bias_scale=-1.0)), ("bias_scale", dict(bias_scale=float("nan"))),
+    ("bias_scale", dict(bias_scale=[1.0])),
+    ("rng", dict(rng="0")), ("rng", dict(rng=1.5)), ("rng", dict(rng=True)),
+    ("rng", dict(rng=np.random.RandomState(0))),
+    ("distribution", dict(distribution="gaussian")), ("distribution", dict(distribution=None)),
+], ids=lambda v: v if isinstance(v, str) else repr(next(iter(v.values()))))
+def test_random_weights_refuses_bad_arguments_by_name(arg, kwargs):
+    call = {"kind": "lstm", "D": D, "H": H, "rng": 0, **kwargs}
+    with pytest.raises(ValueError, match=rf"^{arg}: expected"):
+        cells.random_weights(call.pop("kind"), call.pop("D"), call.pop("H"), call.pop("rng"), **call)
+
+
+def test_weight_names_and_shapes_refuse_bad_arguments_by_name():
+    with pytest.raises(ValueError, match=r"^kind: expected one of 'rnn', 'lstm', 'gru', got 'cnn'"):
+        cells.weight_names("cnn")
+    with pytest.raises(ValueError, match=r"^peephole: expected one of None, 'diagonal', 'full', got 'yes'"):
+        cells.weight_names("lstm", "yes")
+    with pytest.raises(ValueError, match=r"^peephole: expected one of None, got 'full'"):
+        cells.weight_shapes("gru", D, H, "full")
+    with pytest.raises(ValueError, match=r"^name: expected a weight name"):
+        cells.weight_shape("V", D, H)
+    with pytest.raises(ValueError, match=r"^peephole: expected one of 'diagonal', 'full', got None"):
+        cells.weight_shape("w_cf", D, H)
+    with pytest.raises(ValueError, match=r"^H: expected a positive integer"):
+        cells.weight_shapes("rnn", D, 0)
+
+
+@pytest.mark.parametrize("mode,kw", [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("LSTM", {}),
+                                     ("LSTM", {"peephole": "diagonal"}), ("LSTM", {"peephole": "full"}),
+                                     ("GRU", {"variant": "torch"}), ("GRU", {"variant": "lecture"})],
+                         ids=["rnn", "rnn-relu", "lstm", "lstm-diagonal", "lstm-full", "gru-torch", "gru-lecture"])
+def test_layer_cell_weights_are_the_schemas(mode, kw):
+    """Every layer and direction's cell_weights hold exactly the schema's names and shapes
+    (layer 1 of a bidirectional layer takes 2H inputs)."""
+    layer = getattr(companion, mode)(D, H, num_layers=2, bidirectional=True, seed=0, **kw)
+    for li, d in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        w = layer.cell_weights(li, d)
+        Din = D if li == 0 else 2 * H
+        assert set(w) == set(cells.weight_names(mode.lower(), kw.get("peephole"))), (li, d)
+        assert {k: np.shape(v) for k, v in w.items()} == cells.weight_shapes(mode.lower(), Din, H, kw.get("peephole"))

@@ -2,16 +2,18 @@
 and the import boundary (``import companion`` loads neither torch nor matplotlib)."""
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch  # a pinned test requirement: a missing torch must fail, not skip
 
 import companion
 from companion import OutputHead, check_layer_grads, numerical_grad, relative_error
 
-import torch  # noqa: E402  (a pinned test requirement: a missing torch must fail, not skip)
 torch.set_num_threads(1)
 
 
@@ -80,7 +82,8 @@ def test_head_against_torch(dtype, tol):
     d_h = head.backward(d_o)
     for name, ours, ref in (("o", o, ot), ("y_hat", y_hat, torch.softmax(ot, -1)), ("L", L, Lt),
                             ("d_o", d_o, ot.grad), ("d_h", d_h, ht.grad),
-                            ("grads[V]", head.grads["V"], lin.weight.grad), ("grads[c]", head.grads["c"], lin.bias.grad)):
+                            ("grads[V]", head.grads["V"], lin.weight.grad),
+                            ("grads[c]", head.grads["c"], lin.bias.grad)):
         ref = ref.detach().numpy()
         assert relative_error(ours, ref) <= tol, f"head {name} differs from torch ({np.dtype(dtype).name})"
 
@@ -196,6 +199,52 @@ def test_interop_imports_torch_lazily():
             "assert 'matplotlib' not in sys.modules; print(type(m).__name__)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "RNN", r.stderr
+
+
+def _imports_inside_functions(tree):
+    """(lineno, statement) of every import inside a function body of a parsed module."""
+    found = []
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(fn):
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+@pytest.mark.parametrize("module", ["layers", "interop"])
+def test_layers_and_interop_import_nothing_lazily_but_torch(module):
+    """interop imports layers at module level and layers never imports interop, so neither
+    imports the other inside a function (no import cycle to hide); torch alone is imported
+    when a conversion runs, as ``import companion`` must not load it (tested above)."""
+    path = Path(companion.__file__).parent / f"{module}.py"
+    tree = ast.parse(path.read_text())
+    lazy = [(n, stmt) for n, stmt in _imports_inside_functions(tree) if stmt != "import torch"]
+    assert not lazy, f"{module}.py imports inside functions: {lazy}"
+    top = {node.module for node in tree.body if isinstance(node, ast.ImportFrom) and node.level == 1}
+    if module == "interop":
+        assert "layers" in top
+    else:
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for a in node.names}
+        assert "interop" not in imported
+
+
+def test_to_torch_function_and_method_agree_and_refuse_alike():
+    layer = companion.LSTM(2, 3, num_layers=2, bidirectional=True, seed=0)
+    a, b = companion.to_torch(layer), layer.to_torch()
+    assert type(a) is type(b) is torch.nn.LSTM
+    for (na, pa), (nb, pb) in zip(a.named_parameters(), b.named_parameters(), strict=True):
+        assert na == nb and torch.equal(pa, pb)
+    for bad, msg in ((companion.LSTM(2, 3, peephole="full"),
+                      r"layer: torch.nn.LSTM has no peepholes \(peephole='full'\)"),
+                     (companion.GRU(2, 3, variant="lecture"),
+                      r"layer: torch.nn.GRU computes variant='torch' only, got variant='lecture'")):
+        for convert in (companion.to_torch, lambda layer: layer.to_torch()):
+            with pytest.raises(ValueError, match=msg):
+                convert(bad)
+    with pytest.raises(ValueError, match=r"layer: expected a companion RNN, LSTM or GRU, got Linear"):
+        companion.to_torch(torch.nn.Linear(2, 3))
 
 
 def test_public_api():

@@ -42,8 +42,9 @@ NODE = shutil.which("node")
 
 # =========================================================================== cells
 
-def _wshape(name, D, H):
-    return (H, D) if name.startswith("W_x") else (H, H) if name.startswith("W_h") else (H,)
+def _normal(kind, D, H, rng, peephole=None):
+    """N(0, 1) weights of the schema (companion.cells): the same draws as rng.normal per weight."""
+    return cells.random_weights(kind, D, H, rng, peephole=peephole, distribution="normal")
 
 
 FUNCS = ["rnn", "rnn_head", "rnn_back", "lstm", "lstm_diagonal", "lstm_full", "lstm_back",
@@ -58,8 +59,7 @@ def build(func, D=3, H=4, K=5, B=2, seed=0):
     bs = () if B is None else (B,)
     x, h, C = rng.normal(size=bs + (D,)), rng.normal(size=bs + (H,)), rng.normal(size=bs + (H,))
     if func.startswith("rnn"):
-        a = {"x_t": x, "h_prev": h, "U": rng.normal(size=(H, D)), "W": rng.normal(size=(H, H)),
-             "b": rng.normal(size=H)}
+        a = {"x_t": x, "h_prev": h, **_normal("rnn", D, H, rng)}
         if func == "rnn_head":
             a.update(V=rng.normal(size=(K, H)), c=rng.normal(size=K))
             return a, lambda a: cells.rnn_step(a["x_t"], a["h_prev"], a["U"], a["W"], a["b"], a["V"], a["c"])
@@ -73,9 +73,7 @@ def build(func, D=3, H=4, K=5, B=2, seed=0):
             a["U"], a["W"])
     if func.startswith("lstm"):
         peephole = "diagonal" if func.endswith("diagonal") else "full" if func.endswith("full") else None
-        names = LSTM_WEIGHTS + (("w_cf", "w_ci", "w_co") if peephole else ())
-        w = {n: rng.normal(size=(H,) if n.startswith("w_c") and peephole == "diagonal"
-                           else (H, H) if n.startswith("w_c") else _wshape(n, D, H)) for n in names}
+        w = _normal("lstm", D, H, rng, peephole)
         a = {"x_t": x, "h_prev": h, "C_prev": C, **w}
         wd = _weight_dict
         if "back" not in func:
@@ -87,7 +85,7 @@ def build(func, D=3, H=4, K=5, B=2, seed=0):
             a["dh_t"], a["dC_t"], a["x_t"], a["h_prev"], a["C_prev"],
             cells.LSTMStep(*(a[f"step.{f}"] for f in cells.LSTMStep._fields)), wd(a), peephole=peephole)
     variant = func.rsplit("_", 1)[1]
-    w = {n: rng.normal(size=_wshape(n, D, H)) for n in GRU_WEIGHTS}
+    w = _normal("gru", D, H, rng)
     a = {"x_t": x, "h_prev": h, **w}
     wd = _weight_dict
     if "back" not in func:
@@ -153,7 +151,8 @@ def test_bias_of_shape_H_by_1_refused_not_broadcast(func, bias, B):
 def test_peephole_form_must_match_the_option():
     args, call = build("lstm_diagonal", H=4)
     args["w_cf"] = np.diag(args["w_cf"])          # (H, H) given to a diagonal peephole
-    with pytest.raises(ValueError, match=r"^w_cf: expected shape \(4,\) = \(H,\) for peephole='diagonal', got \(4, 4\)"):
+    with pytest.raises(ValueError,
+                       match=r"^w_cf: expected shape \(4,\) = \(H,\) for peephole='diagonal', got \(4, 4\)"):
         call(args)
     args, call = build("lstm_full", H=4)
     args["w_co"] = np.ones(4)                      # a vector given to a full peephole
@@ -215,9 +214,9 @@ def test_non_numeric_argument_refused(func, how):
     for name in sorted(args):
         bad = dict(args)
         a = args[name]
-        bad[name] = {"complex": lambda: a.astype(complex), "bool": lambda: a > 0, "object": lambda: a.astype(object),
-                     "str": lambda: a.astype(str), "None": lambda: None,
-                     "ragged": lambda: [[1.0, 2.0], [3.0]]}[how]()
+        bad[name] = {"complex": lambda a=a: a.astype(complex), "bool": lambda a=a: a > 0,
+                     "object": lambda a=a: a.astype(object), "str": lambda a=a: a.astype(str),
+                     "None": lambda: None, "ragged": lambda: [[1.0, 2.0], [3.0]]}[how]()
         want = rf"^{re.escape(name)}: expected a real numeric array"
         if how == "None" and name == "V":       # V=None is "no head": then c is the odd one
             want = r"^c: the output bias needs the output weights V"
@@ -253,21 +252,21 @@ def test_valid_forms_still_accepted(func, B):
 
 
 def test_unchecked_steps_equal_checked():
-    for func, fn, unchecked in (("rnn_head", cells.rnn_step, cells._rnn_step),):
+    for func, unchecked in (("rnn_head", cells._rnn_step),):
         args, call = build(func)
         a = call(args)
         b = unchecked(args["x_t"], args["h_prev"], args["U"], args["W"], args["b"], args["V"], args["c"])
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             np.testing.assert_array_equal(x, y)
     for p in cells.PEEPHOLES:
         args, call = build("lstm" + (f"_{p}" if p else ""))
         w = {k: v for k, v in args.items() if k not in ("x_t", "h_prev", "C_prev")}
-        for x, y in zip(call(args), cells._lstm_step(args["x_t"], args["h_prev"], args["C_prev"], w, p)):
+        for x, y in zip(call(args), cells._lstm_step(args["x_t"], args["h_prev"], args["C_prev"], w, p), strict=True):
             np.testing.assert_array_equal(x, y)
     for v in cells.GRU_VARIANTS:
         args, call = build(f"gru_{v}")
         w = {k: args[k] for k in GRU_WEIGHTS}
-        for x, y in zip(call(args), cells._gru_step(args["x_t"], args["h_prev"], w, v)):
+        for x, y in zip(call(args), cells._gru_step(args["x_t"], args["h_prev"], w, v), strict=True):
             np.testing.assert_array_equal(x, y)
 
 
@@ -341,10 +340,10 @@ def check_activations(x, targets, dtype):
     np.testing.assert_allclose(p.sum(axis=-1), 1.0, rtol=0, atol=4 * K * eps)
     assert not np.isnan(lp).any() and (lp <= 0).all()
     lim = Fraction(float(FMAX[dtype]))
-    for row, lrow, prow in zip(x.reshape(-1, K), lp.reshape(-1, K), p.reshape(-1, K)):
+    for row, lrow, prow in zip(x.reshape(-1, K), lp.reshape(-1, K), p.reshape(-1, K), strict=True):
         assert prow[np.argmax(row)] == prow.max()
         want, d, L = true_log_softmax(row)
-        for got, w, dk in zip(lrow, want, d):
+        for got, w, dk in zip(lrow, want, d, strict=True):
             if dk - Fraction(L) < -lim * (1 + Fraction(1, 10 ** 6)):
                 assert got == -np.inf, (row, lrow)        # below -max float: -inf is the rounded value
             elif dk - Fraction(L) > -lim * (1 - Fraction(1, 10 ** 6)):
@@ -396,7 +395,8 @@ def test_cross_entropy_mean_of_huge_losses_is_finite():
 
 @pytest.mark.parametrize("fn", ["sigmoid", "tanh", "relu", "softmax", "log_softmax", "cross_entropy"])
 @pytest.mark.parametrize("bad", [np.array([1 + 2j, 0j]), np.array([True, False]), np.array([1.0, 2.0], object),
-                                 np.array(["1", "2"]), ["a", "b"]], ids=["complex", "bool", "object", "str", "list-str"])
+                                 np.array(["1", "2"]), ["a", "b"]],
+                         ids=["complex", "bool", "object", "str", "list-str"])
 def test_activations_refuse_non_real_dtypes(fn, bad):
     f = getattr(activations, fn)
     name = "logits" if fn == "cross_entropy" else "x"
@@ -424,7 +424,7 @@ import traitlets  # noqa: E402
 
 import companion.widgets as cw  # noqa: E402
 from companion.widgets import explorers  # noqa: E402
-from companion.widgets.vectors import run_sequence  # noqa: E402
+from companion.widgets.sequence import run_sequence  # noqa: E402
 
 
 def expected_outputs(w):
@@ -435,14 +435,14 @@ def expected_outputs(w):
                            np.array([w.b]), np.array(w.V)[:, None], np.array(w.c), nonlinearity=w.nonlinearity)
         return {"a_t": float(s.a_t[0]), "h_t": float(s.h_t[0]), "o_t": s.o_t.tolist(), "y_hat_t": s.y_hat_t.tolist()}
     if isinstance(w, cw.LSTMExplorer):
-        ws = {k: (np.array([v]) if k.startswith(("b_", "w_c")) else np.array([[v]]))
-              for k, v in w.weights.items() if w.peephole or not k.startswith("w_c")}
-        s = cells.lstm_step(np.array([w.x_t]), np.array([w.h_prev]), np.array([w.C_prev]), ws,
-                            peephole="diagonal" if w.peephole else None)
+        peephole = "diagonal" if w.peephole else None
+        ws = {k: np.full(cells.weight_shape(k, 1, 1, peephole), v)
+              for k, v in w.weights.items() if k in cells.weight_names("lstm", peephole)}
+        s = cells.lstm_step(np.array([w.x_t]), np.array([w.h_prev]), np.array([w.C_prev]), ws, peephole=peephole)
         return {k: float(v[0]) for k, v in s._asdict().items()}
     if isinstance(w, cw.GRUExplorer):
         def arr(ws):
-            return {k: (np.array([v]) if k.startswith("b_") else np.array([[v]])) for k, v in ws.items()}
+            return {k: np.full(cells.weight_shape(k, 1, 1), v) for k, v in ws.items()}
         s = cells.gru_step(np.array([w.x_t]), np.array([w.h_prev]), arr(w.weights), variant=w.variant)
         other = "torch" if w.variant == "lecture" else "lecture"
         o = cells.gru_step(np.array([w.x_t]), np.array([w.h_prev]), arr(explorers.map_gru_variant(w.weights)),
@@ -468,7 +468,10 @@ NUM = st.one_of(st.floats(-12, 12), st.sampled_from([float("nan"), float("inf"),
 SMALL = st.floats(-1, 1)
 
 
-def lists(lo, hi, elements=st.floats(-10, 10)):
+WEIGHT = st.floats(-10, 10)
+
+
+def lists(lo, hi, elements=WEIGHT):
     return st.lists(elements, min_size=lo, max_size=hi)
 
 
@@ -484,7 +487,7 @@ def rnn_values(draw):
 
 def lstm_weight_dicts(draw):
     base = dict(draw(st.sampled_from(list(explorers.LSTM_PRESETS.values())))["weights"])
-    for k in draw(st.lists(st.sampled_from(explorers.LSTM_NAMES), max_size=3)):
+    for k in draw(st.lists(st.sampled_from(cells.weight_names("lstm", "diagonal")), max_size=3)):
         base[k] = draw(st.one_of(st.floats(-10, 10), NUM))
     if draw(st.integers(0, 9)) == 0:
         base.pop(draw(st.sampled_from(sorted(base))))
@@ -508,7 +511,7 @@ def gru_values(draw):
     name = draw(st.sampled_from(["x_t", "h_prev", "weights", "variant"]))
     if name == "weights":
         w = dict(explorers._GRU_DEFAULT)
-        for k in draw(st.lists(st.sampled_from(explorers.GRU_NAMES), max_size=3)):
+        for k in draw(st.lists(st.sampled_from(cells.weight_names("gru")), max_size=3)):
             w[k] = draw(st.one_of(st.floats(-10, 10), NUM))
         if draw(st.integers(0, 9)) == 0:
             w.pop("b_hh")
@@ -524,7 +527,7 @@ def stepper_config(draw):
     kind = draw(st.sampled_from(["rnn", "lstm", "gru"]))
     H, D, T_ = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 6))
     peephole = draw(st.sampled_from(cells.PEEPHOLES)) if kind == "lstm" else None
-    shapes = explorers._weight_shapes(kind, peephole, H, D)
+    shapes = cells.weight_shapes(kind, D, H, peephole)
     rnd = lambda shape: np.asarray(draw(hnp.arrays(np.float64, shape, elements=st.floats(-3, 3)))).tolist()  # noqa: E731
     return {"kind": kind, "peephole": peephole, "variant": draw(st.sampled_from(cells.GRU_VARIANTS)),
             "nonlinearity": draw(st.sampled_from(cells.NONLINEARITIES)),
@@ -673,15 +676,18 @@ import {{ rnnStep, runSequence }} from "{static}/cells.js";
 import {{ BOUNDS, checkNum, checkVec }} from "{static}/ui.js";
 const cases = JSON.parse(readFileSync({json.dumps(str(tmp_path / "states.json"))}, "utf8"));
 let worst = 0;
-const cmp = (a, b) => {{ if (Array.isArray(b)) {{ if (a.length !== b.length) throw new Error("length"); b.forEach((v, k) => cmp(a[k], v)); }}
+const cmp = (a, b) => {{
+  if (Array.isArray(b)) {{ if (a.length !== b.length) throw new Error("length"); b.forEach((v, k) => cmp(a[k], v)); }}
   else worst = Math.max(worst, Math.abs(a - b) / Math.max(1, Math.abs(b))); }};
 for (const c of cases) {{
   const s = c.state;
   if (c.cell === "rnn") {{
-    for (const k of ["x_t", "h_prev", "U", "W", "b"]) checkNum(k, s[k], k === "x_t" ? BOUNDS.x : k === "h_prev" ? BOUNDS.h : BOUNDS.w);
+    for (const k of ["x_t", "h_prev", "U", "W", "b"])
+      checkNum(k, s[k], k === "x_t" ? BOUNDS.x : k === "h_prev" ? BOUNDS.h : BOUNDS.w);
     checkVec("V", s.V, null, BOUNDS.w, BOUNDS.maxK); checkVec("c", s.c, s.V.length, BOUNDS.w, BOUNDS.maxK);
     const r = rnnStep([s.x_t], [s.h_prev], [[s.U]], [[s.W]], [s.b], s.V.map((v) => [v]), s.c, s.nonlinearity);
-    cmp([r.a_t[0], r.h_t[0], ...r.o_t, ...r.y_hat_t], [c.outputs.a_t, c.outputs.h_t, ...c.outputs.o_t, ...c.outputs.y_hat_t]);
+    cmp([r.a_t[0], r.h_t[0], ...r.o_t, ...r.y_hat_t],
+        [c.outputs.a_t, c.outputs.h_t, ...c.outputs.o_t, ...c.outputs.y_hat_t]);
   }} else {{
     const tr = runSequence(s.kind, s.xs, s.weights, {{ h0: s.h0, C0: s.C0, peephole: s.peephole, variant: s.variant,
                                                       nonlinearity: s.nonlinearity }});

@@ -99,7 +99,7 @@ def test_interrupted_forward_invalidates_cache_grads_and_traces(mode, exc, monke
         layer.backward(np.zeros((T, B, H)))
     assert layer.grads is None
     with pytest.raises(RuntimeError, match=r"traces: the last forward pass did not finish"):
-        layer.traces
+        _ = layer.traces
     # and the layer is not damaged: the next complete pass is exactly a fresh layer's
     ref = fwd_bwd(make(mode, num_layers=2), x2)
     got = fwd_bwd(layer, x2)
@@ -130,7 +130,7 @@ def test_interrupted_forward_unfused_leaves_no_stale_cache(mode, monkeypatch):
     with pytest.raises(RuntimeError, match=r"backward: the last forward pass did not finish"):
         layer.backward(np.zeros((T, B, H)))
     with pytest.raises(RuntimeError, match=r"traces: the last forward pass did not finish"):
-        layer.traces
+        _ = layer.traces
 
 
 @st.composite
@@ -169,7 +169,7 @@ def test_property_any_interruption_leaves_nothing_usable_and_nothing_broken(case
         layer.backward()
     ref = fwd_bwd(make(mode, **kw), x2)
     got = fwd_bwd(layer, x2)
-    for a, b in zip(got[:2], ref[:2]):
+    for a, b in zip(got[:2], ref[:2], strict=True):
         np.testing.assert_array_equal(a, b)
     for k_ in ref[3]:
         np.testing.assert_array_equal(got[3][k_], ref[3][k_], err_msg=k_)
@@ -207,7 +207,7 @@ def test_threads_sharing_a_layer_get_correct_outputs(mode, fast_switching):
             for _ in range(25):
                 out, s = layer(xs[i])
                 same = np.allclose(out, refs[i][0], rtol=1e-12, atol=1e-14) and all(
-                    np.allclose(a, b, rtol=1e-12, atol=1e-14) for a, b in zip(states_of(s), refs[i][1]))
+                    np.allclose(a, b, rtol=1e-12, atol=1e-14) for a, b in zip(states_of(s), refs[i][1], strict=True))
                 if not same:
                     bad.append(i)
         except BaseException as e:      # pragma: no cover - reported below
@@ -275,7 +275,7 @@ def test_backward_detects_a_forward_that_overwrote_its_buffers_in_another_thread
         worker(lambda: layer(x1))
         monkeypatch.setattr(layers_mod, "np", _FailingNumpy("array", 1, lambda: worker(lambda: layer(x2))))
         with pytest.raises(RuntimeError, match=r"traces: a forward pass in another thread overwrote"):
-            layer.traces
+            _ = layer.traces
     finally:
         worker.close()
 
@@ -386,7 +386,7 @@ def test_layer_keeps_no_reference_to_the_initial_state(mode):
         s += 3.0
     dx2, ds2 = layer.backward(dy)
     np.testing.assert_array_equal(dx1, dx2)
-    for a, b in zip(states_of(ds1), states_of(ds2)):
+    for a, b in zip(states_of(ds1), states_of(ds2), strict=True):
         np.testing.assert_array_equal(a, b)
     for name, v in layer.traces["l0"].items():
         np.testing.assert_array_equal(v, traces1["l0"][name], err_msg=name)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch  # a pinned test requirement: a missing torch must fail, not skip
 
-import torch  # noqa: E402  (a pinned test requirement: a missing torch must fail, not skip)
+import companion
+
 torch.set_num_threads(1)
-
-import companion  # noqa: E402
 
 MODULES = {"RNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
 TOL = {np.float64: 1e-10, np.float32: 1e-5}
@@ -158,7 +158,7 @@ def run_torch(module, x, state, c, rng, torch_dtype):
     R_out = rng.standard_normal(tuple(out.shape))
     R_st = [rng.standard_normal(tuple(s.shape)) for s in s_n_list]
     loss = (out * torch.tensor(R_out, dtype=torch_dtype)).sum()
-    for s, r in zip(s_n_list, R_st):
+    for s, r in zip(s_n_list, R_st, strict=True):
         loss = loss + (s * torch.tensor(r, dtype=torch_dtype)).sum()
     loss.backward()
     st_list = [] if st is None else (list(st) if isinstance(st, tuple) else [st])
@@ -178,7 +178,7 @@ def compare(layer, module, c, np_dtype, torch_dtype, where):
     assert_close("output", out, ref["out"], cid, tol)
     s_n_list = list(s_n) if isinstance(s_n, tuple) else [s_n]
     assert isinstance(s_n, tuple) == (c["mode"] == "LSTM"), f"state type [{cid}]"
-    for k, (ours, theirs) in enumerate(zip(s_n_list, ref["s_n"])):
+    for k, (ours, theirs) in enumerate(zip(s_n_list, ref["s_n"], strict=True)):
         assert_close(("h_n", "c_n")[k], ours, theirs, cid, tol)
 
     d_state = tuple(ref["R_st"]) if c["mode"] == "LSTM" else ref["R_st"][0]
@@ -187,7 +187,7 @@ def compare(layer, module, c, np_dtype, torch_dtype, where):
     d0 = list(d_state0) if isinstance(d_state0, tuple) else [d_state0]
     assert isinstance(d_state0, tuple) == (c["mode"] == "LSTM"), f"d_state0 type [{cid}]"
     if state is not None:
-        for k, (ours, theirs) in enumerate(zip(d0, ref["st_grad"])):
+        for k, (ours, theirs) in enumerate(zip(d0, ref["st_grad"], strict=True)):
             assert_close(("d_h0", "d_c0")[k], ours, theirs, cid, tol)
     else:   # still shaped like the state torch would take, and equal to the explicit-zero-state case
         LD = c["num_layers"] * (2 if c["bidirectional"] else 1)
@@ -336,9 +336,11 @@ def test_unbatched_equals_batch_of_one(mode):
     dx_b, ds_b = layer.backward(np.ones_like(out_b))
     np.testing.assert_allclose(out_u, out_b[:, 0], rtol=0, atol=1e-14)
     np.testing.assert_allclose(dx_u, dx_b[:, 0], rtol=0, atol=1e-14)
-    for a, b in zip(st_u if isinstance(st_u, tuple) else (st_u,), st_b if isinstance(st_b, tuple) else (st_b,)):
+    for a, b in zip(st_u if isinstance(st_u, tuple) else (st_u,), st_b if isinstance(st_b, tuple) else (st_b,),
+                    strict=True):
         np.testing.assert_allclose(a, b[:, 0], rtol=0, atol=1e-14)
-    for a, b in zip(ds_u if isinstance(ds_u, tuple) else (ds_u,), ds_b if isinstance(ds_b, tuple) else (ds_b,)):
+    for a, b in zip(ds_u if isinstance(ds_u, tuple) else (ds_u,), ds_b if isinstance(ds_b, tuple) else (ds_b,),
+                    strict=True):
         np.testing.assert_allclose(a, b[:, 0], rtol=0, atol=1e-14)
     for k in g_u:
         np.testing.assert_allclose(g_u[k], layer.grads[k], rtol=0, atol=1e-13, err_msg=k)
@@ -382,7 +384,8 @@ def test_parity_with_saturating_inputs(mode, scale):
     s_t = list(s_t) if isinstance(s_t, tuple) else [s_t]
     R = rng.standard_normal(tuple(out_t.shape))
     Rs = [rng.standard_normal(tuple(s.shape)) for s in s_t]
-    (sum((s * torch.tensor(r)).sum() for s, r in zip(s_t, Rs)) + (out_t * torch.tensor(R)).sum()).backward()
+    loss = sum((s * torch.tensor(r)).sum() for s, r in zip(s_t, Rs, strict=True)) + (out_t * torch.tensor(R)).sum()
+    loss.backward()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(all="raise"):
@@ -391,7 +394,7 @@ def test_parity_with_saturating_inputs(mode, scale):
     cid = f"{mode} scale={scale}"
     assert np.isfinite(out).all() and np.isfinite(d_x).all()
     assert_close("output", out, out_t, cid, 1e-10)
-    for k, (a, b) in enumerate(zip(s_n if isinstance(s_n, tuple) else (s_n,), s_t)):
+    for k, (a, b) in enumerate(zip(s_n if isinstance(s_n, tuple) else (s_n,), s_t, strict=True)):
         assert_close(("h_n", "c_n")[k], a, b, cid, 1e-10)
     # d_x is tiny where gates saturate; compare on the scale of the largest gradient
     assert np.abs(d_x - xt.grad.numpy()).max() <= 1e-10 * max(np.abs(xt.grad.numpy()).max(), 1.0), cid

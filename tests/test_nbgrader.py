@@ -83,5 +83,6 @@ def test_our_assign_matches_nbgrader_on_sources(graded, nb, tmp_path):
     course, _ = graded
     ours = student_notebook(json.loads(nb.read_text()))
     theirs = json.loads((course / "release" / "ch" / nb.name).read_text())
-    src = lambda c: "".join(c["source"]).strip()
-    assert [src(c) for c in ours["cells"]] == [src(c) for c in theirs["cells"]]
+    def sources(notebook):
+        return ["".join(c["source"]).strip() for c in notebook["cells"]]
+    assert sources(ours) == sources(theirs)

@@ -81,12 +81,12 @@ def test_clip_grad_norm_equals_torch(scale):
     rng = np.random.default_rng(3)
     grads = {k: rng.standard_normal(s) * scale for k, s in SHAPES.items()}
     tensors = [torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in SHAPES.values()]
-    for t, g in zip(tensors, grads.values()):
+    for t, g in zip(tensors, grads.values(), strict=True):
         t.grad = torch.tensor(g)
     total_t = float(torch.nn.utils.clip_grad_norm_(tensors, 1.0))
     total = clip_grad_norm(grads, 1.0)
     assert abs(total - total_t) <= 1e-12 * max(1.0, total_t)
-    for t, g in zip(tensors, grads.values()):
+    for t, g in zip(tensors, grads.values(), strict=True):
         assert np.abs(g - t.grad.numpy()).max() < 1e-12
     assert global_norm(grads) <= 1.0 + 1e-9
 

@@ -95,19 +95,20 @@ def test_peephole_layer_matches_literal_slide_12(peephole):
         w = p[name]
         return np.diag(w) if w.ndim == 1 else w
 
+    def gate(k, peep, cell, h, x_t):   # block k's pre-activation W · [C, h, x] + b
+        Wcat = np.concatenate([peep_mat(peep), blk(p["weight_hh_l0"], k), blk(p["weight_ih_l0"], k)], axis=1)
+        return np.concatenate([cell, h, x_t], axis=1) @ Wcat.T + blk(b, k)
+
     rng = np.random.default_rng(8)
     x = rng.normal(size=(T, B, D))
     h, C = np.zeros((B, H)), np.zeros((B, H))
     outs = []
     for t in range(T):
-        def gate(k, cell, peep):
-            Wcat = np.concatenate([peep_mat(peep), blk(p["weight_hh_l0"], k), blk(p["weight_ih_l0"], k)], axis=1)
-            return np.concatenate([cell, h, x[t]], axis=1) @ Wcat.T + blk(b, k)
-        i = sig(gate(0, C, "weight_ci_l0"))
-        f = sig(gate(1, C, "weight_cf_l0"))
+        i = sig(gate(0, "weight_ci_l0", C, h, x[t]))
+        f = sig(gate(1, "weight_cf_l0", C, h, x[t]))
         Ct = np.tanh(x[t] @ blk(p["weight_ih_l0"], 2).T + h @ blk(p["weight_hh_l0"], 2).T + blk(b, 2))
         C = f * C + i * Ct
-        o = sig(gate(3, C, "weight_co_l0"))
+        o = sig(gate(3, "weight_co_l0", C, h, x[t]))
         h = o * np.tanh(C)
         outs.append(h)
     out, (h_n, c_n) = layer(x)

@@ -137,7 +137,7 @@ def test_fused_equals_unfused(cfg, x_scale):
     out_u, s_u = layer.forward_unfused(x, state)
     assert out_u.shape == out.shape
     np.testing.assert_allclose(out, out_u, rtol=0, atol=1e-12)
-    for a, b in zip(s_n if isinstance(s_n, tuple) else (s_n,), s_u if isinstance(s_u, tuple) else (s_u,)):
+    for a, b in zip(s_n if isinstance(s_n, tuple) else (s_n,), s_u if isinstance(s_u, tuple) else (s_u,), strict=True):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
@@ -199,7 +199,7 @@ def test_traces_are_copies_and_layer_input_to_next_layer():
 
 def test_traces_before_forward_raise():
     with pytest.raises(RuntimeError, match=r"traces: no forward pass recorded"):
-        companion.GRU(2, 3).traces
+        _ = companion.GRU(2, 3).traces
 
 
 def test_cell_weights_names_and_views():
@@ -246,3 +246,46 @@ def test_lstm_step_loop_over_cell_weights_equals_layer(peephole):
         h, C = st.h_t, st.C_t
     np.testing.assert_allclose(h, h_n[0], rtol=0, atol=1e-14)
     np.testing.assert_allclose(C, c_n[0], rtol=0, atol=1e-14)
+
+
+# --------------------------------------------------------------------------- the layers follow the schema
+
+LAYER_FORMS = [("RNN", "rnn", {}), ("RNN", "rnn", {"nonlinearity": "relu"}), ("LSTM", "lstm", {}),
+               ("LSTM", "lstm", {"peephole": "diagonal"}), ("LSTM", "lstm", {"peephole": "full"}),
+               ("GRU", "gru", {}), ("GRU", "gru", {"variant": "lecture"})]
+
+
+@pytest.mark.parametrize("mode,kind,kw", LAYER_FORMS, ids=[f"{m}-{kw}" for m, _, kw in LAYER_FORMS])
+def test_cell_weights_have_the_schemas_names_and_shapes(mode, kind, kw):
+    """cell_weights of every layer and direction: exactly companion.cells' names, in the schema's
+    gate order (peepholes last), of the schema's shapes for the layer's input size (D in layer
+    0, 2H above it when bidirectional); the peephole parameters have the schema's shapes too."""
+    D, H = 3, 5
+    layer = getattr(companion, mode)(D, H, num_layers=2, bidirectional=True, seed=0, **kw)
+    peephole = kw.get("peephole")
+    names = companion.cells.weight_names(kind, peephole)
+    for li, D_l in ((0, D), (1, 2 * H)):
+        shapes = companion.cells.weight_shapes(kind, D_l, H, peephole)
+        for d in (0, 1):
+            w = layer.cell_weights(li, d)
+            assert set(w) == set(names)
+            peeps = companion.cells.PEEPHOLE_WEIGHTS
+            assert [n for n in w if n not in peeps] == [n for n in names if n not in peeps]
+            assert {n: v.shape for n, v in w.items()} == shapes
+            for n in peeps if peephole else ():
+                sfx = f"_l{li}" + ("_reverse" if d else "")
+                assert layer.params[f"weight{n[1:]}{sfx}"].shape == shapes[n]
+                assert np.shares_memory(w[n], layer.params[f"weight{n[1:]}{sfx}"])
+
+
+def test_the_layers_declare_their_hooks():
+    """_Recurrent declares the hooks a layer must fill in (abstract: it cannot be built itself),
+    each layer fills them, and each GRU variant has its forward/backward pair."""
+    from companion import layers
+    assert layers._Recurrent.__abstractmethods__ == {"_dir_forward", "_dir_backward", "_trace", "_step"}
+    with pytest.raises(TypeError, match="abstract"):
+        layers._Recurrent(2, 3)
+    for cls in (layers.RNN, layers.LSTM, layers.GRU):
+        assert not cls.__abstractmethods__, cls
+        assert len(cls._gates) == {"RNN": 1, "LSTM": 4, "GRU": 3}[cls._mode]
+    assert set(layers._GRU_FORMS) == set(companion.cells.GRU_VARIANTS)

@@ -42,7 +42,7 @@ def test_adding_problem():
     assert d.x.shape == (100, 12, 2) and d.y.shape == (100,)
     assert (d.x[..., 1].sum(1) == 2).all()
     assert (d.info["first"] < 6).all() and (d.info["second"] >= 6).all()
-    assert np.allclose(d.y, [row[m == 1, 0].sum() for row, m in zip(d.x, d.x[..., 1])])
+    assert np.allclose(d.y, [row[m == 1, 0].sum() for row, m in zip(d.x, d.x[..., 1], strict=True)])
 
 
 def _sentiment_label(words):
@@ -55,7 +55,7 @@ def _sentiment_label(words):
 def test_sentiment_labels_by_construction():
     d = tasks.sentiment_task(300, length=12, seed=2)
     assert d.x.shape == (300, 12) and set(np.unique(d.y)) == {0, 1}
-    for row, label, n_op in zip(d.x, d.y, d.info["opinions"]):
+    for row, label, n_op in zip(d.x, d.y, d.info["opinions"], strict=True):
         words = [d.vocab[t] for t in row if t != 0]
         assert d.vocab[row[-1]] != "<pad>"                         # left-padded: the last step is a word
         assert _sentiment_label(words) == label, words
@@ -65,7 +65,7 @@ def test_sentiment_labels_by_construction():
     # the same words in another order can carry the other label: order matters
     texts = {}
     short = tasks.sentiment_task(3000, length=11, seed=2)
-    for row, label in zip(short.x, short.y):
+    for row, label in zip(short.x, short.y, strict=True):
         texts.setdefault(tuple(sorted(t for t in row if t)), set()).add(int(label))
     with pytest.raises(ValueError):
         tasks.sentiment_task(3, length=10)
@@ -75,7 +75,7 @@ def test_sentiment_labels_by_construction():
 def test_motif_labels_by_construction():
     d = tasks.motif_task(300, length=30, motif="TATA", seed=3)
     assert d.x.shape == (300, 30)
-    for row, label in zip(d.x, d.y):
+    for row, label in zip(d.x, d.y, strict=True):
         assert ("TATA" in "".join("ACGT"[c] for c in row)) == bool(label)
     assert 0.4 < d.y.mean() < 0.7
 
@@ -86,8 +86,8 @@ def test_ner_tags_by_construction():
     per, loc = {"alice", "bob", "minh", "lan"}, {"paris", "hanoi", "rome", "hue"}
     pad = d.x == 0
     assert (d.y[pad] == -100).all() and (d.y[~pad] >= 0).all()
-    for row, tags in zip(d.x, d.y):
-        for tok, tag in zip(row, tags):
+    for row, tags in zip(d.x, d.y, strict=True):
+        for tok, tag in zip(row, tags, strict=True):
             w = d.vocab[tok]
             if w in per:
                 assert tag == 1
@@ -177,3 +177,93 @@ def test_regression_loss_and_generate():
 def test_device_is_cuda_when_available():
     from companion import training
     assert training.DEVICE.type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# --- train_numpy / forward_backward: companion's numpy layers with companion.optim
+
+def _numpy_model(kind="rnn", H=4, K=2, seed=0):
+    import companion
+    layer = {"rnn": companion.RNN, "lstm": companion.LSTM, "gru": companion.GRU}[kind](2, H, seed=seed)
+    return layer, companion.OutputHead(H, K, seed=seed + 1)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("output, loss", [("all", "cross_entropy"), ("last", "cross_entropy"),
+                                          ("all", "mse"), ("last", "mse")])
+def test_forward_backward_gradients_are_finite_differences(kind, output, loss):
+    from companion import numerical_grad
+    from companion.training import forward_backward
+    layer, head = _numpy_model(kind, K=2)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 3, 2))                                  # (T, B, D)
+    shape = (5, 3) if output == "all" else (3,)
+    y = rng.integers(0, 2, shape) if loss == "cross_entropy" else rng.standard_normal(shape + (2,))
+    L, o, d_x = forward_backward(layer, head, x, y, output=output, loss=loss)
+    assert o.shape == shape + (2,) and d_x.shape == x.shape
+    grads = {**layer.grads, **head.grads}
+
+    def f():
+        return forward_backward(layer, head, x, y, output=output, loss=loss)[0]
+    for name, p in {**layer.params, **head.params}.items():
+        assert np.allclose(numerical_grad(f, p), grads[name], atol=1e-7), name
+    assert np.allclose(numerical_grad(f, x), d_x, atol=1e-7)
+
+
+def test_train_numpy_sgd_step_and_clipping():
+    from companion.optim import SGD
+    from companion.training import forward_backward, train_numpy
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((6, 4, 2)), rng.integers(0, 2, (6, 4))
+    layer, head = _numpy_model()
+    before = {k: p.copy() for k, p in {**layer.params, **head.params}.items()}
+    forward_backward(layer, head, x, y)
+    g = {**layer.grads, **head.grads}
+    rec = train_numpy(layer, head, (x, y), SGD({**layer.params, **head.params}, lr=0.1), 1)
+    for k, p in {**layer.params, **head.params}.items():               # theta <- theta - lr g
+        assert np.allclose(p, before[k] - 0.1 * g[k]), k
+    assert np.isclose(rec["step_norm"][0], 0.1 * rec["grad_norm"][0])
+    layer, head = _numpy_model()
+    rec = train_numpy(layer, head, (10 * x, y), SGD({**layer.params, **head.params}, lr=0.1), 5, clip=1e-3)
+    assert (rec["grad_norm"] > 1e-3).all() and (rec["step_norm"] <= 0.1 * 1e-3 + 1e-12).all()
+
+
+def test_train_numpy_learns_and_is_seeded():
+    from companion.optim import Adam
+    from companion.training import train_numpy
+
+    def run():
+        rng = np.random.default_rng(1)
+
+        def data():                                  # many to one: the sign of the first input
+            x = rng.standard_normal((4, 32, 2))
+            return x, (x[0, :, 0] > 0).astype(int)
+        layer, head = _numpy_model("lstm", H=8)
+        return train_numpy(layer, head, data, Adam({**layer.params, **head.params}, lr=0.05), 80,
+                           output="last")
+    rec = run()
+    assert set(rec) == {"loss", "grad_norm", "step_norm", "accuracy"} and rec["loss"].shape == (80,)
+    assert rec["loss"][-10:].mean() < 0.3 * rec["loss"][:10].mean()
+    assert rec["accuracy"][-10:].mean() > 0.9
+    assert all(np.array_equal(rec[k], run()[k]) for k in rec)          # the same run twice
+
+
+def test_train_numpy_refuses_bad_input_naming_it():
+    import companion
+    from companion.optim import Adam
+    from companion.training import forward_backward, train_numpy
+    layer, head = _numpy_model()
+    x, y = np.zeros((3, 2, 2)), np.zeros((3, 2), dtype=int)
+    opt = Adam({**layer.params, **head.params})
+    before = {k: p.copy() for k, p in {**layer.params, **head.params}.items()}
+    bad = [({"steps": 0}, "steps"), ({"output": "first"}, "output"), ({"loss": "l1"}, "loss"),
+           ({"clip": -1.0}, "clip"), ({"clip": True}, "clip"), ({"data": 3}, "data"),
+           ({"optimizer": Adam(companion.OutputHead(4, 2).params)}, "optimizer"),
+           ({"layer": "rnn"}, "layer"), ({"data": (x, y.astype(float))}, "y"),
+           ({"data": (x, y), "loss": "mse"}, "y")]
+    for change, name in bad:
+        kwargs = {"layer": layer, "head": head, "data": (x, y), "optimizer": opt, "steps": 2, **change}
+        with pytest.raises(ValueError, match=rf"^{name}\b"):
+            train_numpy(**kwargs)
+    assert all(np.array_equal(p, before[k]) for k, p in {**layer.params, **head.params}.items())
+    with pytest.raises(ValueError, match="^output"):
+        forward_backward(layer, head, x, y, output="middle")

@@ -55,7 +55,7 @@ def test_vectors_regenerate_identically(tmp_path):
     a, b = json.loads(new), json.loads(old)
     assert [c["name"] for c in a["cases"]] == [c["name"] for c in b["cases"]], \
         "tests/js/vectors.json is stale: run `python -m companion.widgets.vectors tests/js/vectors.json`"
-    for ca, cb in zip(a["cases"], b["cases"]):
+    for ca, cb in zip(a["cases"], b["cases"], strict=True):
         for k in ca:
             if k == "expected":
                 for n in ca[k]:
@@ -121,14 +121,15 @@ def test_node_suite_passes():
 # --------------------------------------------------------------------------- values equal companion
 
 def _lstm_w(weights, peephole):
-    """The explorer's scalars as cells.lstm_step's arrays; the peephole weights only with peepholes
-    (lstm_step refuses w_c* when peephole is None rather than ignore them)."""
-    return {k: (np.array([v]) if k.startswith(("b_", "w_c")) else np.array([[v]])) for k, v in weights.items()
-            if peephole or not k.startswith("w_c")}
+    """The explorer's scalars as cells.lstm_step's arrays, shaped by the schema; the peephole
+    weights only with peepholes (lstm_step refuses w_c* when peephole is None rather than ignore them)."""
+    form = "diagonal" if peephole else None
+    return {k: np.full(cells.weight_shape(k, 1, 1, form), v) for k, v in weights.items()
+            if k in cells.weight_names("lstm", form)}
 
 
 def _gru_w(weights):
-    return {k: (np.array([v]) if k.startswith("b_") else np.array([[v]])) for k, v in weights.items()}
+    return {k: np.full(cells.weight_shape(k, 1, 1), v) for k, v in weights.items()}
 
 
 @pytest.mark.parametrize("preset", list(explorers.LSTM_PRESETS))
@@ -258,6 +259,95 @@ def test_stepper_from_torch():
     with torch.no_grad():
         y, _ = m(torch.tensor(xs, dtype=torch.float32))
     np.testing.assert_allclose(w.traces["h"], y.numpy(), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- one weight schema
+
+def test_explorers_weight_names_are_the_schemas():
+    """The widgets spell no weight name of their own: the explorers' weights are companion.cells'."""
+    assert explorers.LSTM_NAMES == cells.weight_names("lstm", "diagonal")
+    assert explorers.GRU_NAMES == cells.weight_names("gru")
+    assert set(cw.LSTMExplorer().weights) == set(cells.weight_names("lstm", "diagonal"))
+    assert set(cw.GRUExplorer().weights) == set(cells.weight_names("gru"))
+    assert set(cells.weight_names("rnn")) <= set(cw.RNNCellExplorer().static_state())
+    for preset in explorers.LSTM_PRESETS.values():
+        assert set(preset["weights"]) == set(cells.weight_names("lstm", "diagonal"))
+
+
+def test_js_weight_names_are_the_schemas():
+    """The pages lay their sliders out by gate from their own lists: the same names as the schema."""
+    import re
+
+    def names(module, const):
+        text = (STATIC / f"{module}.js").read_text()
+        body = re.search(rf"^const {const} = \[([^\]]*)\];", text, re.M).group(1)
+        return re.findall(r'"(\w+)"', body)
+
+    lstm = names("lstm", "WEIGHTS") + names("lstm", "PEEP")
+    assert sorted(lstm) == sorted(cells.weight_names("lstm", "diagonal")) and len(set(lstm)) == len(lstm)
+    assert sorted(names("gru", "WEIGHTS")) == sorted(cells.weight_names("gru"))
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_js_stepper_weight_shapes_are_the_schemas():
+    """The stepper page checks the weights it reads with its own weightShapes: the schema's shapes."""
+    import re
+    src = (STATIC / "stepper.js").read_text()
+    fn = re.search(r"^function weightShapes\(.*?^\}\n", src, re.M | re.S).group(0)
+    forms = [(k, p) for k in cells.CELL_KINDS for p in (cells.PEEPHOLES if k == "lstm" else (None,))]
+    sizes = [(1, 1), (3, 2), (2, 5)]
+    script = fn + "console.log(JSON.stringify(" + json.dumps([[k, p, D, H] for k, p in forms for D, H in sizes]) + \
+        ".map(([k, p, D, H]) => weightShapes(k, p, H, D))));"
+    r = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    got = iter(json.loads(r.stdout))
+    for k, p in forms:
+        for D, H in sizes:
+            want = cells.weight_shapes(k, D, H, p)
+            assert {n: tuple(v) for n, v in next(got).items()} == want, (k, p, D, H)
+
+
+@pytest.mark.parametrize("kind,peephole", [("rnn", None), ("lstm", None), ("lstm", "diagonal"),
+                                           ("lstm", "full"), ("gru", None)])
+def test_stepper_takes_the_schemas_weights(kind, peephole):
+    """Any weights of the schema's shapes are accepted (values: companion.cells'); one missing,
+    one extra or one of another shape is refused and changes nothing."""
+    from companion.widgets.sequence import run_sequence
+    D, H = 3, 2
+    xs = np.random.default_rng(0).uniform(-1, 1, (4, D))
+    w = cells.random_weights(kind, D, H, 1, peephole=peephole)
+    s = cw.SequenceStepper(kind=kind, peephole=peephole, xs=xs.tolist(), h0=[0.1, -0.2], C0=[0.0, 0.3],
+                           weights={k: v.tolist() for k, v in w.items()})
+    ref = run_sequence(kind, xs, w, [0.1, -0.2], [0.0, 0.3], peephole=peephole)
+    assert set(s.traces) == set(ref)
+    for k, v in ref.items():
+        assert s.traces[k] == v.tolist(), k
+    before = s.get_state()
+    first = cells.weight_names(kind, peephole)[0]
+    for bad in ({k: v for k, v in s.weights.items() if k != first},
+                {**s.weights, "W_extra": [0.0] * H},
+                {**s.weights, first: np.zeros(cells.weight_shape(first, D + 1, H)).tolist()}):
+        with pytest.raises(traitlets.TraitError, match="weights"):
+            s.weights = bad
+        assert s.get_state() == before
+
+
+def test_run_sequence_refuses_an_unknown_kind():
+    from companion.widgets.sequence import run_sequence
+    with pytest.raises(ValueError, match=r"^kind: expected one of 'rnn', 'lstm', 'gru', got 'lstmm'"):
+        run_sequence("lstmm", [[0.0]], {}, [0.0])
+
+
+def test_vectors_weights_are_the_schemas():
+    """The test vectors' weights carry exactly the schema's names and shapes."""
+    data = json.loads(VECTORS.read_text())
+    for c in data["cases"]:
+        x = c["xs"][0] if c["cell"] == "sequence" else c["x_t"]
+        kind = c.get("kind", c["cell"])
+        D, H = len(x), len(c["h0"] if c["cell"] == "sequence" else c["h_prev"])
+        w = ({k: c[k] for k in cells.weight_names("rnn")} if kind == "rnn" and c["cell"] == "rnn" else c["w"])
+        want = cells.weight_shapes(kind, D, H, c.get("peephole"))
+        assert {k: np.shape(v) for k, v in w.items()} == want, c["name"]
 
 
 # --------------------------------------------------------------------------- bad state

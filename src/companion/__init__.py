@@ -5,12 +5,21 @@ layers with torch.nn's shapes and a hand-written BPTT (:mod:`companion.layers`),
 the slides' output head (:mod:`companion.head`), stable activations
 (:mod:`companion.activations`), gradient checks (:mod:`companion.gradcheck`),
 optimisers with torch.optim's rules (:mod:`companion.optim`, imported on its own)
-and conversion to and from torch (:mod:`companion.interop`, which alone
-imports torch, and only when called).
+and conversion to and from torch (:mod:`companion.interop`; torch is imported
+only when a conversion runs, never by ``import companion``).
 """
 from .activations import cross_entropy, log_softmax, relu, sigmoid, softmax, tanh
-from .cells import (GRUStep, LSTMStep, RNNStep, gru_step, gru_step_backward, lstm_step,
-                    lstm_step_backward, rnn_step, rnn_step_backward)
+from .cells import (
+    GRUStep,
+    LSTMStep,
+    RNNStep,
+    gru_step,
+    gru_step_backward,
+    lstm_step,
+    lstm_step_backward,
+    rnn_step,
+    rnn_step_backward,
+)
 from .gradcheck import check_layer_grads, numerical_grad, relative_error
 from .head import OutputHead
 from .interop import from_torch, to_torch

@@ -22,7 +22,10 @@ loops, do not check values: ±inf maps to the limit (sigmoid(-inf) = 0), NaN sta
 """
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["sigmoid", "tanh", "relu", "softmax", "log_softmax", "cross_entropy"]
 
@@ -54,7 +57,7 @@ def _scores(name, x, axis):
     return x
 
 
-def sigmoid(x, out=None):
+def sigmoid(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray | np.generic:
     """Logistic function  sigma(x) = 1 / (1 + exp(-x)), the gates' 0-1 switch.
 
     Computed as ``0.5 * (1 + tanh(x / 2))``, an exact identity that never
@@ -80,7 +83,7 @@ def sigmoid(x, out=None):
     return out
 
 
-def tanh(x, out=None):
+def tanh(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray | np.generic:
     """Hyperbolic tangent, tanh(x) = (e^x - e^-x) / (e^x + e^-x), in [-1, 1].
 
     numpy's tanh is already stable for large ``|x|``; it is re-exported so that
@@ -89,12 +92,12 @@ def tanh(x, out=None):
     return np.tanh(_real("x", x), out=out)
 
 
-def relu(x, out=None):
+def relu(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray | np.generic:
     """Rectified linear unit, max(0, x) (the slides' "ReLU replaces tanh?")."""
     return np.maximum(_real("x", x), 0, out=out)
 
 
-def softmax(x, axis=-1):
+def softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """softmax(o)_k = exp(o_k) / sum_j exp(o_j)  (slide 5: y_hat(t) = softmax(o(t))).
 
     The maximum is subtracted first; softmax is invariant to that shift and the
@@ -109,7 +112,7 @@ def softmax(x, axis=-1):
     return e
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """log softmax(o)_k = o_k - log sum_j exp(o_j), by the log-sum-exp trick.
 
     Stable where ``np.log(softmax(x))`` is not: a probability that underflows to
@@ -126,7 +129,8 @@ def _log_softmax(x, axis):
         return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-def cross_entropy(logits, targets, reduction="mean"):
+def cross_entropy(logits: ArrayLike, targets: ArrayLike,
+                  reduction: Literal["mean", "sum", "none"] = "mean") -> np.ndarray | np.floating:
     """Cross-entropy  L = -log y_hat[target]  with  y_hat = softmax(logits).
 
     Parameters

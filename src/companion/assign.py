@@ -62,7 +62,9 @@ import stat
 import sys
 import tempfile
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["NotebookError", "MarkerError", "student_notebook", "strip_cell_source", "main"]
 
@@ -103,7 +105,7 @@ def _clip(line, n=60):
     return repr(line if len(line) <= n else line[:n] + "...")
 
 
-def strip_cell_source(source, cell_type, where, solution_cell=False):
+def strip_cell_source(source: str, cell_type: str, where: str, solution_cell: bool = False) -> str:
     """The student version of one cell's source (a string), as nbgrader makes it.
 
     ``where`` names the cell in errors; ``solution_cell`` is nbgrader's "solution" flag of the cell
@@ -183,7 +185,7 @@ def _check_cell(cell, where):
         raise NotebookError(f"{where}: 'metadata.nbgrader' must be a JSON object, got {_kind(nbg)}")
 
 
-def student_notebook(nb, name="notebook"):
+def student_notebook(nb: dict[str, Any], name: str = "notebook") -> dict[str, Any]:
     """A student copy of a notebook (a dict as json.load gives it); the original is not changed.
 
     Raises NotebookError (MarkerError for markers) naming ``name`` and the cell when ``nb`` is not
@@ -325,7 +327,7 @@ def _convert(src, target, args, new_file_mode):
     return True
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (0 all written, 1 some refused or skipped, 2 usage)."""
     ap = argparse.ArgumentParser(prog="python -m companion.assign",
                                  description="Write student versions of exercise notebooks.")

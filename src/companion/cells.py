@@ -39,9 +39,10 @@ from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .activations import relu, sigmoid, softmax
-from .validation import check_choice, check_positive_int
+from .validation import check_choice, check_dtype, check_positive_int
 
 __all__ = [
     "RNNStep", "rnn_step", "rnn_step_backward",
@@ -132,6 +133,7 @@ def random_weights(kind: str, D: int, H: int, rng=None, *, peephole: str | None 
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v >= 0):
             raise ValueError(f"{name}: expected a finite number >= 0, got {v!r}")
     bias_scale = scale if bias_scale is None else bias_scale
+    dtype = check_dtype(dtype)
     if not isinstance(rng, np.random.Generator):
         if rng is not None and (isinstance(rng, bool) or not isinstance(rng, numbers.Integral)):
             raise ValueError(f"rng: expected a numpy Generator, an int seed or None, got {rng!r}")
@@ -181,7 +183,7 @@ class _Spec:
         then the sizes of ``symbols``)."""
         got = self.shapes.get(key)
         if got is None:
-            size = dict(zip(self.symbols, key[1:]), B=key[0])
+            size = dict(zip(self.symbols, key[1:], strict=True), B=key[0])
             forms = [tuple(size[s] for s in (f[0] if key[0] >= 0 else f[1])) for f in self.forms]
             shapes = [forms[k] for k in self.kind]
             got = (shapes, sum(math.prod(s) for s in shapes))
@@ -240,7 +242,7 @@ def _diagnose(spec, values):
     """Raise the ValueError for the first bad argument: dtype, then shape, then NaN/inf."""
     names = spec.names
     arrs = []
-    for name, v in zip(names, values):
+    for name, v in zip(names, values, strict=True):
         try:
             a = _as_array(v)
         except (ValueError, TypeError, RuntimeError):
@@ -258,16 +260,16 @@ def _diagnose(spec, values):
     pats = [p if batched or p[0] != "B" else p[1:] for p in spec.pats]
     # each size: what most arguments with the right number of dimensions say
     said = {}
-    for name, a, p in zip(names, arrs, pats):
+    for name, a, p in zip(names, arrs, pats, strict=True):
         if a.ndim == len(p):
-            for s, n in zip(p, a.shape):
+            for s, n in zip(p, a.shape, strict=True):
                 said.setdefault(s, []).append((n, name))
     size = {s: _majority([n for n, _ in v]) for s, v in said.items()}
 
     def source(s, exclude):
         return next((nm for n, nm in said.get(s, ()) if n == size[s] and nm != exclude), None)
 
-    for name, a, p, note in zip(names, arrs, pats, spec.notes):
+    for name, a, p, note in zip(names, arrs, pats, spec.notes, strict=True):
         want = tuple(size.get(s, s) for s in p)
         if a.shape == want:
             continue
@@ -287,9 +289,9 @@ def _diagnose(spec, values):
                          + ("; " + ", ".join(dict.fromkeys(why)) if why else ""))
     for s, n in size.items():
         if n == 0:
-            name, a = next((nm, a) for nm, a, p in zip(names, arrs, pats) if s in p)
+            name, a = next((nm, a) for nm, a, p in zip(names, arrs, pats, strict=True) if s in p)
             raise ValueError(f"{name}: expected {s} >= 1, got shape {a.shape}")
-    for name, a in zip(names, arrs):
+    for name, a in zip(names, arrs, strict=True):
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             raise ValueError(f"{name}: expected finite values, got {'NaN' if np.isnan(a).any() else 'inf'} "
                              f"(shape {a.shape})")
@@ -388,7 +390,8 @@ class RNNStep(NamedTuple):
     y_hat_t: np.ndarray | None
 
 
-def rnn_step(x_t, h_prev, U, W, b, V=None, c=None, nonlinearity="tanh"):
+def rnn_step(x_t: ArrayLike, h_prev: ArrayLike, U: ArrayLike, W: ArrayLike, b: ArrayLike,
+             V: ArrayLike | None = None, c: ArrayLike | None = None, nonlinearity: str = "tanh") -> RNNStep:
     r"""One step of the vanilla RNN (slide 5).
 
     .. math::
@@ -397,6 +400,9 @@ def rnn_step(x_t, h_prev, U, W, b, V=None, c=None, nonlinearity="tanh"):
         h(t) &= \tanh(a(t)) \\
         o(t) &= c + V h(t) \\
         \hat y(t) &= \mathrm{softmax}(o(t))
+
+    These are equations :eq:`eq-rnn-preactivation`, :eq:`eq-rnn-state`,
+    :eq:`eq-rnn-output` and :eq:`eq-rnn-softmax` of chapter 02.
 
     In the slide's second notation, h_t = f(W_hh h_{t-1} + W_xh x_t + b_h) and
     o_t = softmax(W_ho h_t + b_o): W = W_hh, U = W_xh, b = b_h, V = W_ho, c = b_o.
@@ -430,7 +436,8 @@ def _rnn_step(x_t, h_prev, U, W, b, V=None, c=None, nonlinearity="tanh"):
     return RNNStep(a_t, h_t, o_t, y_hat_t)
 
 
-def rnn_step_backward(dh_t, x_t, h_prev, step, U, W, nonlinearity="tanh"):
+def rnn_step_backward(dh_t: ArrayLike, x_t: ArrayLike, h_prev: ArrayLike, step: RNNStep, U: ArrayLike,
+                      W: ArrayLike, nonlinearity: str = "tanh") -> dict[str, np.ndarray]:
     r"""Backward of :func:`rnn_step`'s recurrence, given dL/dh(t).
 
     .. math::
@@ -470,7 +477,8 @@ class LSTMStep(NamedTuple):
     h_t: np.ndarray
 
 
-def lstm_step(x_t, h_prev, C_prev, w, peephole=None):
+def lstm_step(x_t: ArrayLike, h_prev: ArrayLike, C_prev: ArrayLike, w: Mapping[str, ArrayLike],
+              peephole: str | None = None) -> LSTMStep:
     r"""One step of the LSTM (slide 10), optionally with peepholes (slide 12).
 
     .. math::
@@ -481,6 +489,11 @@ def lstm_step(x_t, h_prev, C_prev, w, peephole=None):
         C_t &= f_t * C_{t-1} + i_t * \tilde C_t \\
         o_t &= \sigma(W_o \cdot [h_{t-1}, x_t] + b_o) \\
         h_t &= o_t * \tanh(C_t)
+
+    These are equations :eq:`eq-lstm-forget`, :eq:`eq-lstm-input`,
+    :eq:`eq-lstm-candidate`, :eq:`eq-lstm-cell`, :eq:`eq-lstm-output-gate` and
+    :eq:`eq-lstm-hidden` of chapter 06; the peephole forms are :eq:`eq-peephole-forget`,
+    :eq:`eq-peephole-input` and :eq:`eq-peephole-output` of chapter 07.
 
     W_f · [h_{t-1}, x_t] is written here as W_hf h_{t-1} + W_xf x_t: the same
     matrix cut into the columns that meet h and those that meet x. ``w`` maps
@@ -501,7 +514,7 @@ def lstm_step(x_t, h_prev, C_prev, w, peephole=None):
     names = _LSTM_NAMES[peephole]
     x_t, h_prev, C_prev, *ws = _check(_SPECS["lstm", peephole],
                                       (x_t, h_prev, C_prev, *_weights(w, names, "LSTM", peephole)))
-    return _lstm_step(x_t, h_prev, C_prev, dict(zip(names, ws)), peephole)
+    return _lstm_step(x_t, h_prev, C_prev, dict(zip(names, ws, strict=True)), peephole)
 
 
 def _lstm_step(x_t, h_prev, C_prev, w, peephole=None):
@@ -523,7 +536,9 @@ def _lstm_step(x_t, h_prev, C_prev, w, peephole=None):
     return LSTMStep(f_t, i_t, C_tilde_t, C_t, o_t, h_t)
 
 
-def lstm_step_backward(dh_t, dC_t, x_t, h_prev, C_prev, step, w, peephole=None):
+def lstm_step_backward(dh_t: ArrayLike, dC_t: ArrayLike, x_t: ArrayLike, h_prev: ArrayLike, C_prev: ArrayLike,
+                       step: LSTMStep, w: Mapping[str, ArrayLike],
+                       peephole: str | None = None) -> dict[str, np.ndarray]:
     r"""Backward of :func:`lstm_step`, mirroring it from the last line up.
 
     .. math::
@@ -548,7 +563,7 @@ def lstm_step_backward(dh_t, dC_t, x_t, h_prev, C_prev, step, w, peephole=None):
     dh_t, dC_t, x_t, h_prev, C_prev, f_t, i_t, C_tilde_t, C_t, o_t, _, *ws = _check(
         _SPECS["lstm_back", peephole],
         (dh_t, dC_t, x_t, h_prev, C_prev, *fields, *_weights(w, names, "LSTM", peephole)))
-    w = dict(zip(names, ws))
+    w = dict(zip(names, ws, strict=True))
     tanh_C = np.tanh(C_t)
     do = dh_t * tanh_C
     dC = dC_t + dh_t * o_t * (1.0 - tanh_C ** 2)
@@ -588,7 +603,7 @@ class GRUStep(NamedTuple):
     hh_t: np.ndarray
 
 
-def gru_step(x_t, h_prev, w, variant="lecture"):
+def gru_step(x_t: ArrayLike, h_prev: ArrayLike, w: Mapping[str, ArrayLike], variant: str = "lecture") -> GRUStep:
     r"""One step of the GRU, in the slides' form (default) or in torch.nn.GRU's.
 
     ``variant="lecture"`` is slide 16 exactly:
@@ -600,7 +615,9 @@ def gru_step(x_t, h_prev, w, variant="lecture"):
         \tilde h_t &= \tanh(W \cdot [r_t * h_{t-1}, x_t]) \\
         h_t &= (1 - z_t) * h_{t-1} + z_t * \tilde h_t
 
-    with biases: h_tilde_t = tanh(W_xh x_t + b_xh + W_hh (r_t * h_{t-1}) + b_hh).
+    (equations :eq:`eq-gru-reset`, :eq:`eq-gru-update`, :eq:`eq-gru-candidate` and
+    :eq:`eq-gru-hidden` of chapter 08) with biases:
+    h_tilde_t = tanh(W_xh x_t + b_xh + W_hh (r_t * h_{t-1}) + b_hh).
     Here z_t weights the *new* candidate: z_t = 1 writes, z_t = 0 keeps.
 
     ``variant="torch"`` is ``torch.nn.GRU``:
@@ -610,6 +627,7 @@ def gru_step(x_t, h_prev, w, variant="lecture"):
         \tilde h_t &= \tanh(W_{xh} x_t + b_{xh} + r_t * (W_{hh} h_{t-1} + b_{hh})) \\
         h_t &= (1 - z_t) * \tilde h_t + z_t * h_{t-1}
 
+    (equations :eq:`eq-gru-torch-candidate` and :eq:`eq-gru-torch-hidden` of chapter 08).
     Two differences: torch's z_t weights the *old* state (its z is the slides'
     1 - z; since 1 - σ(a) = σ(-a), negating z's weights and biases maps one to
     the other exactly), and torch applies the reset *after* the hidden-state
@@ -627,7 +645,7 @@ def gru_step(x_t, h_prev, w, variant="lecture"):
     """
     check_choice("variant", variant, GRU_VARIANTS)
     x_t, h_prev, *ws = _check(_SPECS["gru", None], (x_t, h_prev, *_weights(w, GRU_WEIGHTS, "GRU")))
-    return _gru_step(x_t, h_prev, dict(zip(GRU_WEIGHTS, ws)), variant)
+    return _gru_step(x_t, h_prev, dict(zip(GRU_WEIGHTS, ws, strict=True)), variant)
 
 
 def _gru_step(x_t, h_prev, w, variant="lecture"):
@@ -645,7 +663,8 @@ def _gru_step(x_t, h_prev, w, variant="lecture"):
     return GRUStep(z_t, r_t, h_tilde_t, h_t, hh_t)
 
 
-def gru_step_backward(dh_t, x_t, h_prev, step, w, variant="lecture"):
+def gru_step_backward(dh_t: ArrayLike, x_t: ArrayLike, h_prev: ArrayLike, step: GRUStep,
+                      w: Mapping[str, ArrayLike], variant: str = "lecture") -> dict[str, np.ndarray]:
     r"""Backward of :func:`gru_step`, mirroring it from the last line up.
 
     Lecture form: ∂z_t = ∂h_t * (h_tilde_t - h_{t-1}), ∂h_tilde_t = ∂h_t * z_t,
@@ -659,7 +678,7 @@ def gru_step_backward(dh_t, x_t, h_prev, step, w, variant="lecture"):
     fields = _step_fields(step, GRUStep, "gru_step")
     dh_t, x_t, h_prev, z_t, r_t, h_tilde_t, h_t, hh_t, *ws = _check(
         _SPECS["gru_back", None], (dh_t, x_t, h_prev, *fields, *_weights(w, GRU_WEIGHTS, "GRU")))
-    w = dict(zip(GRU_WEIGHTS, ws))
+    w = dict(zip(GRU_WEIGHTS, ws, strict=True))
     g = {}
     if variant == "lecture":
         dz = dh_t * (h_tilde_t - h_prev)

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:   # for the hints only: any layer with their interface (params, grads, backward) works
+    from .layers import GRU, LSTM, RNN
 
 __all__ = ["numerical_grad", "check_layer_grads", "relative_error"]
 
 
-def numerical_grad(f, x, eps=1e-6):
+def numerical_grad(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     r"""Central differences  df/dx_i ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps).
 
     ``f`` takes no argument and returns a scalar; ``x`` is an array that ``f``
@@ -58,14 +64,16 @@ def numerical_grad(f, x, eps=1e-6):
     return g
 
 
-def relative_error(a, b):
+def relative_error(a: ArrayLike, b: ArrayLike) -> float:
     """``max |a - b| / max(|a|, |b|, 1e-12)``, a scale-free distance between two gradients."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0), 1e-12)
     return float(np.abs(a - b).max(initial=0.0) / scale)
 
 
-def check_layer_grads(layer, x, state=None, eps=1e-6, seed=0):
+def check_layer_grads(layer: RNN | LSTM | GRU, x: ArrayLike,
+                      state: np.ndarray | tuple[np.ndarray, np.ndarray] | None = None,
+                      eps: float = 1e-6, seed: int = 0) -> dict[str, float]:
     """Compare a layer's BPTT gradients with central differences.
 
     Uses the scalar loss L = sum(R_out * output) + sum(R_s * final state) with
@@ -95,7 +103,7 @@ def check_layer_grads(layer, x, state=None, eps=1e-6, seed=0):
         s = tuple(state_list) if isinstance(st, tuple) else state_list[0]
         o, fs = layer(x, s)
         fs = list(fs) if isinstance(fs, tuple) else [fs]
-        return float((R_out * o).sum() + sum((r * f).sum() for r, f in zip(R_st, fs)))
+        return float((R_out * o).sum() + sum((r * f).sum() for r, f in zip(R_st, fs, strict=True)))
 
     s_in = tuple(state_list) if isinstance(st, tuple) else state_list[0]
     layer(x, s_in)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .activations import cross_entropy, softmax
 from .validation import as_real_array, check_dtype, check_param, check_positive_int
@@ -29,29 +30,32 @@ class OutputHead:
     (RuntimeError), as torch refuses a tensor modified in place after it was saved.
     """
 
-    def __init__(self, hidden_size, num_classes, dtype=np.float64, seed=None):
+    def __init__(self, hidden_size: int, num_classes: int, dtype: DTypeLike = np.float64,
+                 seed: int | None = None):
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.num_classes = check_positive_int("num_classes", num_classes)
         self.dtype = check_dtype(dtype)
         rng = np.random.default_rng(seed)
         k = 1.0 / np.sqrt(self.hidden_size)     # torch.nn.Linear's init
-        self.params = {"V": rng.uniform(-k, k, (self.num_classes, self.hidden_size)).astype(self.dtype),
-                       "c": rng.uniform(-k, k, self.num_classes).astype(self.dtype)}
-        self.grads = None
+        self.params: dict[str, np.ndarray] = {
+            name: rng.uniform(-k, k, shape).astype(self.dtype) for name, shape in self._param_shapes().items()}
+        self.grads: dict[str, np.ndarray] | None = None
         self._h = None
         self._params = None     # the parameters the last forward used (copies)
 
-    def __call__(self, h):
+    def _param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """{name: shape}: V (K, H) and c (K,), in the order they are drawn."""
+        return {"V": (self.num_classes, self.hidden_size), "c": (self.num_classes,)}
+
+    def __call__(self, h: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         return self.forward(h)
 
-    def _snapshot_params(self):
+    def _snapshot_params(self) -> dict[str, np.ndarray]:
         """Copies of V (K, H) and c (K,), checked: shape, dtype, finite (ValueError naming them)."""
-        out = {}
-        for name, shape in (("V", (self.num_classes, self.hidden_size)), ("c", (self.num_classes,))):
-            out[name] = check_param(name, self.params.get(name), shape, self.dtype).copy()
-        return out
+        return {name: check_param(name, self.params.get(name), shape, self.dtype).copy()
+                for name, shape in self._param_shapes().items()}
 
-    def forward(self, h):
+    def forward(self, h: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """o(t) = c + V h(t), y_hat(t) = softmax(o(t)): returns (o, y_hat) for h of shape (..., H).
 
         Keeps a copy of h (and of V, c) for :meth:`backward`."""
@@ -63,7 +67,7 @@ class OutputHead:
         self._h, self._params = h, params
         return o, softmax(o)
 
-    def loss(self, o, targets):
+    def loss(self, o: ArrayLike, targets: ArrayLike) -> tuple[np.floating, np.ndarray]:
         """Cross-entropy summed over time and averaged over the batch.
 
         o: (T, B, K) logits (or (T, K) for one sequence); targets: (T, B) (or (T,)) ints.
@@ -77,7 +81,7 @@ class OutputHead:
                           np.take_along_axis(d_o, np.asarray(targets)[..., None], axis=-1) - 1.0, axis=-1)
         return L_each.sum() / B, d_o / B
 
-    def backward(self, d_o):
+    def backward(self, d_o: ArrayLike) -> np.ndarray:
         """Given dL/do (shape of o), fills ``grads`` and returns dL/dh = d_o V.
 
         dL/dV = sum over steps and sequences of d_o h^T, dL/dc = sum of d_o. RuntimeError if
@@ -97,5 +101,3 @@ class OutputHead:
         self.grads = {"V": d_o.reshape(-1, K).T @ self._h.reshape(-1, H),
                       "c": d_o.reshape(-1, K).sum(axis=0)}
         return d_o @ self._params["V"]
-
-

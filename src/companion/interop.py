@@ -1,12 +1,25 @@
-"""Moving layers between companion and torch.nn (torch is imported only here, lazily)."""
+"""Moving layers between companion and torch.nn.
+
+torch is imported when a conversion runs (here, and in the layers' own ``to_torch``), never
+at import time: ``import companion`` does not import torch.
+"""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import DTypeLike
+
+from .layers import GRU, LSTM, RNN
+from .validation import as_real_array, check_dtype
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["from_torch", "to_torch"]
 
 
-def from_torch(module, dtype=None):
+def from_torch(module: torch.nn.Module, dtype: DTypeLike | None = None) -> RNN | LSTM | GRU:
     """The companion layer equivalent to a ``torch.nn.RNN``, ``LSTM`` or ``GRU``.
 
     Every option carries over (num_layers, bias, batch_first, bidirectional,
@@ -17,9 +30,7 @@ def from_torch(module, dtype=None):
     acts between layers in training mode only; companion computes what the
     module computes in ``eval()`` mode.
     """
-    import torch
-    from .layers import GRU, LSTM, RNN
-    from .validation import as_real_array, check_dtype
+    import torch  # here, not at the top: ``import companion`` must not import torch
 
     dt = check_dtype(np.float64 if dtype is None else dtype)
     kinds = {torch.nn.RNN: RNN, torch.nn.LSTM: LSTM, torch.nn.GRU: GRU}
@@ -42,33 +53,14 @@ def from_torch(module, dtype=None):
     return layer
 
 
-def to_torch(layer):
-    """The ``torch.nn`` module equivalent to a companion layer, with its parameters copied.
+def to_torch(layer: RNN | LSTM | GRU) -> torch.nn.RNNBase:
+    """The ``torch.nn`` module equivalent to a companion layer, with its parameters copied
+    (``layer.to_torch()``, which see; this function also refuses what is not a layer).
 
     float64 layers give float64 modules. Refused (ValueError) where torch has no
     equivalent: the peephole LSTM and the lecture GRU; and for a parameter that is
     not valid (wrong shape or dtype, NaN or inf).
     """
-    import torch
-    from .layers import GRU, LSTM, RNN
-
     if not isinstance(layer, (RNN, LSTM, GRU)):
         raise ValueError(f"layer: expected a companion RNN, LSTM or GRU, got {type(layer).__name__}")
-    if isinstance(layer, LSTM) and layer.peephole:
-        raise ValueError(f"layer: torch.nn.LSTM has no peepholes (peephole={layer.peephole!r})")
-    if isinstance(layer, GRU) and layer.variant != "torch":
-        raise ValueError("layer: torch.nn.GRU computes variant='torch' only, got variant='lecture'")
-    layer._check_params()     # shape, dtype and finite, each refusal naming the parameter
-    kw = dict(num_layers=layer.num_layers, bias=layer.bias, batch_first=layer.batch_first,
-              bidirectional=layer.bidirectional,
-              dtype=torch.float64 if layer.dtype == np.float64 else torch.float32)
-    if isinstance(layer, RNN):
-        module = torch.nn.RNN(layer.input_size, layer.hidden_size, nonlinearity=layer.nonlinearity, **kw)
-    elif isinstance(layer, LSTM):
-        module = torch.nn.LSTM(layer.input_size, layer.hidden_size, **kw)
-    else:
-        module = torch.nn.GRU(layer.input_size, layer.hidden_size, **kw)
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            p.copy_(torch.from_numpy(np.ascontiguousarray(layer.params[name])))
-    return module
+    return layer.to_torch()

@@ -64,7 +64,7 @@ def _grad_dict(name, grads, like):
 class _Optimizer:
     """What SGD and Adam share: the parameter dict, its checks and the step counter."""
 
-    def __init__(self, params, lr, weight_decay):
+    def __init__(self, params: dict[str, np.ndarray], lr: float, weight_decay: float) -> None:
         if not isinstance(params, dict) or not params:
             raise ValueError(f"params: expected a non-empty dict of parameter arrays (a layer's "
                              f"params), got {type(params).__name__}"
@@ -99,7 +99,8 @@ class SGD(_Optimizer):
     θ ← θ − η g, the update of slide 9's gradient descent.
     """
 
-    def __init__(self, params, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+    def __init__(self, params: dict[str, np.ndarray], lr: float, momentum: float = 0.0, dampening: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
         self.momentum = _number("momentum", momentum)
         self.dampening = _number("dampening", dampening)
@@ -110,9 +111,9 @@ class SGD(_Optimizer):
                              f"(as torch.optim.SGD), got momentum={self.momentum}, "
                              f"dampening={self.dampening}")
         self.nesterov = nesterov
-        self.buffers = {}
+        self.buffers: dict[str, np.ndarray] = {}
 
-    def step(self, grads):
+    def step(self, grads: dict[str, np.ndarray]) -> None:
         """One update of every parameter in place, from ``grads`` (a dict like ``params``)."""
         g = self._grads(grads)
         self.t += 1
@@ -145,7 +146,8 @@ class Adam(_Optimizer):
     Adam, not AdamW).
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, params: dict[str, np.ndarray], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas: expected a pair (beta1, beta2), got {betas!r}")
@@ -155,7 +157,7 @@ class Adam(_Optimizer):
         self.m = {k: np.zeros_like(p) for k, p in self.params.items()}
         self.v = {k: np.zeros_like(p) for k, p in self.params.items()}
 
-    def step(self, grads):
+    def step(self, grads: dict[str, np.ndarray]) -> None:
         """One update of every parameter in place, from ``grads`` (a dict like ``params``)."""
         g = self._grads(grads)
         self.t += 1
@@ -170,7 +172,7 @@ class Adam(_Optimizer):
             p -= (self.lr / c1) * m / (np.sqrt(v) / math.sqrt(c2) + self.eps)   # torch's order
 
 
-def global_norm(grads):
+def global_norm(grads: dict[str, np.ndarray]) -> float:
     r"""The norm of all gradients as one long vector, ‖∇‖ = sqrt(Σ_G Σ_ij G_ij²) (chapter 5)."""
     if not isinstance(grads, dict) or not grads:
         raise ValueError(f"grads: expected a non-empty dict of gradient arrays, got "
@@ -182,7 +184,7 @@ def global_norm(grads):
     return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
 
 
-def clip_grad_norm(grads, max_norm):
+def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
     r"""Gradient norm clipping in place, ``torch.nn.utils.clip_grad_norm_``'s rule:
 
     .. math::

@@ -18,12 +18,15 @@ generator                 RNN type (slide 4)  what must be learnt
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 __all__ = ["Task", "recall_task", "adding_problem", "sentiment_task", "motif_task", "ner_task",
-           "melody_task", "SENTIMENT_VOCAB", "POSITIVE", "NEGATIVE", "MAJOR", "MINOR", "DNA", "NER_VOCAB", "NER_TAGS", "decode"]
+           "melody_task", "SENTIMENT_VOCAB", "POSITIVE", "NEGATIVE", "MAJOR", "MINOR", "DNA", "NER_VOCAB",
+           "NER_TAGS", "decode"]
 
 
 @dataclass
@@ -35,14 +38,14 @@ class Task:
     """
     x: np.ndarray
     y: np.ndarray
-    vocab: list = field(default_factory=list)
-    classes: list = field(default_factory=list)
-    info: dict = field(default_factory=dict)
+    vocab: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.x)
 
-    def split(self, n_train):
+    def split(self, n_train: int) -> tuple[Task, Task]:
         """(train, test): the first n_train sequences and the rest."""
         def part(sl):
             return Task(self.x[sl], self.y[sl], self.vocab, self.classes,
@@ -51,7 +54,7 @@ class Task:
         return part(slice(0, n_train)), part(slice(n_train, None))
 
 
-def decode(tokens, vocab):
+def decode(tokens: Iterable[int | np.integer], vocab: Sequence[str]) -> str:
     """The words of a token sequence, joined by spaces."""
     return " ".join(vocab[int(t)] for t in tokens)
 
@@ -64,7 +67,7 @@ def _check_n(n):
 
 # --------------------------------------------------------------------------- long range
 
-def recall_task(n, distance, n_symbols=4, n_noise=4, seed=0):
+def recall_task(n: int, distance: int, n_symbols: int = 4, n_noise: int = 4, seed: int = 0) -> Task:
     """Remember the first symbol for ``distance`` steps (a copy task of one symbol).
 
     Token 0 .. n_symbols-1 are the symbols to remember, the next n_noise tokens are
@@ -89,7 +92,7 @@ def recall_task(n, distance, n_symbols=4, n_noise=4, seed=0):
                 {"distance": int(distance)})
 
 
-def adding_problem(n, length, seed=0):
+def adding_problem(n: int, length: int, seed: int = 0) -> Task:
     """Hochreiter & Schmidhuber's adding problem: x_t = (value, marker), y = sum of the 2 marked values.
 
     Values uniform in [0, 1); one marker in the first half, one in the second half, so
@@ -121,7 +124,7 @@ SENTIMENT_VOCAB = ["<pad>"] + POSITIVE + NEGATIVE + ["not", "but"] + sorted(
     {w for phrase in _PREFIX + _SUFFIX for w in phrase.split()})
 
 
-def sentiment_task(n, length=12, p_not=0.5, p_but=0.5, seed=0):
+def sentiment_task(n: int, length: int = 12, p_not: float = 0.5, p_but: float = 0.5, seed: int = 0) -> Task:
     """Sentiment where word order matters: "not" flips the next adjective, "but" overrides.
 
     A review is an opening phrase ("the film was", "i think it is", ...), one opinion
@@ -169,7 +172,7 @@ def sentiment_task(n, length=12, p_not=0.5, p_but=0.5, seed=0):
 DNA = ["A", "C", "G", "T"]
 
 
-def motif_task(n, length=40, motif="TATAAT", p_motif=0.5, seed=0):
+def motif_task(n: int, length: int = 40, motif: str = "TATAAT", p_motif: float = 0.5, seed: int = 0) -> Task:
     """DNA sequence analysis: does the sequence contain the motif (default, a Pribnow box)?
 
     Random A/C/G/T sequences; in about ``p_motif`` of them the motif is written at a
@@ -205,14 +208,15 @@ NER_VOCAB = ["<pad>"] + sorted({w for t in _TEMPLATES for w in t.split() if w no
     + _PER + _LOC + _AMBIG
 
 
-def ner_task(n, length=8, p_ambiguous=0.3, seed=0):
+def ner_task(n: int, length: int = 8, p_ambiguous: float = 0.3, seed: int = 0) -> Task:
     """Named-entity-style tagging, many to many: one tag (O, PER, LOC) per word.
 
     Sentences come from templates with person slots and place slots. A slot is filled
     with a name of its kind, or (with probability ``p_ambiguous``) with "jordan" or
     "georgia", which are people in a person slot and places in a place slot: their tag
     depends on the words around them, sometimes only on words that come *after* them
-    ("jordan is very kind" versus "jordan is very far"). Right-padded with <pad> (tag -100, ignored by the loss) to ``length``.
+    ("jordan is very kind" versus "jordan is very far"). Right-padded with <pad> (tag -100,
+    ignored by the loss) to ``length``.
     """
     n = _check_n(n)
     rng = np.random.default_rng(seed)
@@ -243,7 +247,7 @@ MAJOR = [0, 2, 4, 5, 7, 9, 11, 12]      # semitones above the first note
 MINOR = [0, 2, 3, 5, 7, 8, 10, 12]
 
 
-def melody_task(n, seed=0):
+def melody_task(n: int, seed: int = 0) -> Task:
     """Music generation, one to many: from its first note, the whole 8-note scale.
 
     Notes are MIDI-like pitch numbers 0..23 (two octaves). A tune starting on an even

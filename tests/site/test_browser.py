@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-
 from conftest import SITE
 
 LOCAL_SCHEMES = {"data", "blob", "about", "file"}

@@ -7,13 +7,13 @@ import sys
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import check_links  # noqa: E402
+import check_links
 
 
 def test_internal_links_and_anchors_resolve(site):
     broken, external = check_links.check(site)
     assert len(check_links.pages(site)) >= 3
-    assert not broken, "broken links:\n" + "\n".join(f"  {p}: {l!r}: {why}" for p, l, why in broken)
+    assert not broken, "broken links:\n" + "\n".join(f"  {p}: {link!r}: {why}" for p, link, why in broken)
 
 
 def test_link_checker_catches_a_broken_link_and_anchor(tmp_path):

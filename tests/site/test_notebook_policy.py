@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import colab_cell  # noqa: E402
+import colab_cell
 
 NOTEBOOKS = colab_cell.notebooks()
 

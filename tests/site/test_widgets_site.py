@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from companion import cells
+
 from conftest import SITE, site_pages
 
 KINDS = ("rnn", "lstm", "gru", "stepper")
@@ -101,7 +102,8 @@ class WidgetPage:
         self.problems = []
         self.context = browser.new_context(service_workers="block", viewport={"width": 1200, "height": 900})
         if theme:   # what pydata-sphinx-theme's theme switch stores
-            self.context.add_init_script(f"localStorage.setItem('theme', '{theme}'); localStorage.setItem('mode', '{theme}');")
+            self.context.add_init_script(f"localStorage.setItem('theme', '{theme}'); "
+                                         f"localStorage.setItem('mode', '{theme}');")
 
         def route(r):
             parts = urlsplit(r.request.url)
@@ -213,7 +215,8 @@ def test_widgets_work_from_file_url(browser, site):
 # Evaluated in the page: colours of each widget's text against the surface it is drawn on.
 COLOURS = """() => [...document.querySelectorAll('.cw')].map(cw => {
     const surface = e => { for (; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor;
-                                   if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; } return 'rgb(255, 255, 255)'; };
+                                   if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; }
+                           return 'rgb(255, 255, 255)'; };
     const pick = sel => [...cw.querySelectorAll(sel)].map(e => [sel, getComputedStyle(e).color, surface(e)]);
     return [...pick('h4'), ...pick('.cw-val'), ...pick('label'), ...pick('.cw-note'), ...pick('button')];
   }).flat()"""

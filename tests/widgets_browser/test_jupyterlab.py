@@ -19,7 +19,7 @@ if os.environ.get("COMPANION_TEST_JUPYTERLAB") != "1":
 pytest.importorskip("jupyterlab")
 if not os.path.exists("/usr/bin/chromium"):
     pytest.skip("/usr/bin/chromium is missing", allow_module_level=True)
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -259,7 +259,8 @@ def test_labels_and_dark_mode_contrast(browser, site):
     unlabelled = pg.page.evaluate("""() => [...document.querySelectorAll('.cw input, .cw select')]
         .filter(e => !(e.id && document.querySelector('label[for="' + e.id + '"]'))).map(e => e.outerHTML)""")
     assert unlabelled == []
-    buttons = pg.page.evaluate("() => [...document.querySelectorAll('.cw button')].filter(b => !b.textContent.trim()).length")
+    buttons = pg.page.evaluate(
+        "() => [...document.querySelectorAll('.cw button')].filter(b => !b.textContent.trim()).length")
     assert buttons == 0
 
     def rgb(css):

@@ -9,7 +9,7 @@ Signatures the exercises ask for (row vectors: one example (H,) or a batch (B, H
   dL/da(t) = dL/dh(t) * (1 - h(t)^2) and dL/dh(t-1) = W^T dL/da(t) (``da_t @ W`` for rows).
 
 Both are compared with companion: :meth:`companion.OutputHead.loss` and
-:func:`companion.rnn_step_backward`.
+:func:`companion.rnn_step_backward` (the driver is :mod:`companion.checks.core`).
 """
 from __future__ import annotations
 
@@ -18,13 +18,9 @@ import numpy as np
 from .. import cells
 from ..activations import softmax
 from ..head import OutputHead
-from . import run_check
+from .core import Answer, Case, Exercise, Feedback, Wrong, make_rng, registry, rnn_weights, run_check, single, tuple_of
 
-__all__ = ["check_output_grad", "check_rnn_backward_step"]
-
-
-def _fresh():
-    return np.random.default_rng()
+__all__ = ["check_output_grad", "check_rnn_backward_step", "CHECKS"]
 
 
 def _onehot(y, K):
@@ -47,9 +43,9 @@ def _output_ref(o, y):
     return {"dL_do": d_o.reshape(o.shape)}
 
 
-def check_output_grad(fn):
+def check_output_grad(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``output_grad(o_t, y_t)`` = softmax(o(t)) - onehot(y(t))."""
-    rng = _fresh()
+    rng = make_rng(seed)
     cases = [_output_case(rng, None), _output_case(rng, None), _output_case(rng, 3), _output_case(rng, 4)]
     slips = [("the sign is flipped: dL/do = y_hat - y, not y - y_hat (the loss is -log y_hat[y])",
               lambda o, y: {"dL_do": _onehot(y, o.shape[-1]) - softmax(o)}),
@@ -57,8 +53,7 @@ def check_output_grad(fn):
               lambda o, y: {"dL_do": o - _onehot(y, o.shape[-1])}),
              ("subtract the one-hot target y: dL/do = y_hat - y", lambda o, y: {"dL_do": softmax(o)}),
              ("y_hat is missing: dL/do = y_hat - y", lambda o, y: {"dL_do": -_onehot(y, o.shape[-1])})]
-    return run_check("dL/do of softmax and cross-entropy", fn, cases, lambda r: {"dL_do": r},
-                     _output_ref, slips)
+    return run_check("dL/do of softmax and cross-entropy", fn, cases, single("dL_do"), _output_ref, slips)
 
 
 # --------------------------------------------------------------------------- one BPTT step
@@ -67,15 +62,16 @@ def _backward_case(rng, B):
     D, H = (int(v) for v in rng.choice(np.arange(2, 6), size=2, replace=False))
     shape = lambda n: (n,) if B is None else (B, n)
     x, h_prev = rng.normal(0, 1, shape(D)), rng.normal(0, 0.5, shape(H))
-    U, W, b = rng.normal(0, 0.7, (H, D)), rng.normal(0, 0.7, (H, H)), rng.normal(0, 0.3, H)
+    w = rnn_weights(rng, D, H)
+    U, W, b = w["U"], w["W"], w["b"]
     step = cells.rnn_step(x, h_prev, U, W, b)
     dh = rng.normal(0, 1, shape(H))
     # the student sees dh_t, h_t, W; the rest is kept for the reference
-    return (dh, step.h_t, W, x, h_prev, U, b)
+    return Case((dh, step.h_t, W), hidden=(x, h_prev, U, b))
 
 
 def _backward_ref(dh, h_t, W, x, h_prev, U, b):
-    rows = [(dh, x, h_prev)] if dh.ndim == 1 else list(zip(dh, x, h_prev))
+    rows = [(dh, x, h_prev)] if dh.ndim == 1 else list(zip(dh, x, h_prev, strict=True))
     da, dhp = [], []
     for dh_r, x_r, h_r in rows:        # one example at a time: then db is exactly dL/da(t)
         g = cells.rnn_step_backward(dh_r, x_r, h_r, cells.rnn_step(x_r, h_r, U, W, b), U, W)
@@ -97,23 +93,11 @@ _TANH = lambda dh, h: dh * (1 - h ** 2)
 _RIGHT_DH = lambda da, dh, W: da @ W
 
 
-def check_rnn_backward_step(fn):
+def check_rnn_backward_step(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``rnn_backward_step(dh_t, h_t, W) -> (da_t, dh_prev)`` against companion.rnn_step_backward."""
-    rng = _fresh()
+    rng = make_rng(seed)
     cases = [_backward_case(rng, None), _backward_case(rng, None), _backward_case(rng, 3),
              _backward_case(rng, 2)]
-
-    def unpack(r):
-        if not isinstance(r, (tuple, list)) or len(r) != 2:
-            raise ValueError(f"expected a tuple (da_t, dh_prev), got {type(r).__name__}")
-        return {"da_t": r[0], "dh_prev": r[1]}
-
-    if not callable(fn):
-        return run_check("one BPTT step of the vanilla RNN", fn, cases, unpack, _backward_ref, [])
-
-    def student(dh, h_t, W, *rest):
-        return fn(dh, h_t, W)
-
     slips = [("dh_prev: for row vectors W^T dL/da(t) is da_t @ W, not da_t @ W.T",
               _b_slip(_TANH, lambda da, dh, W: da @ W.T)),
              ("the tanh derivative is missing: dL/da(t) = dL/dh(t) * (1 - h(t)^2)",
@@ -124,4 +108,28 @@ def check_rnn_backward_step(fn):
               _b_slip(lambda dh, h: dh * h * (1 - h), _RIGHT_DH)),
              ("dh_prev must pass through the tanh: it is W^T dL/da(t), not W^T dL/dh(t)",
               _b_slip(_TANH, lambda da, dh, W: dh @ W))]
-    return run_check("one BPTT step of the vanilla RNN", student, cases, unpack, _backward_ref, slips)
+    return run_check("one BPTT step of the vanilla RNN", fn, cases, tuple_of("da_t", "dh_prev"), _backward_ref,
+                     slips)
+
+
+# --------------------------------------------------------------------------- what a test needs
+# Written as a student would, with numpy only: not with the references or the slips above.
+
+def _output_grad(o, y):
+    e = np.exp(o - o.max(axis=-1, keepdims=True))
+    d = e / e.sum(axis=-1, keepdims=True)
+    return d - np.eye(o.shape[-1])[np.asarray(y)]
+
+
+def _backward(dh, h, W):
+    da = dh * (1 - h ** 2)
+    return da, da @ W
+
+
+#: the checks of this module: each with a correct answer and hand-written wrong ones
+CHECKS = registry(
+    Exercise(check_output_grad, _output_grad, (Wrong(lambda o, y: -_output_grad(o, y), "sign is flipped"),)),
+    Exercise(check_rnn_backward_step, _backward,
+             (Wrong(lambda dh, h, W: (dh, dh @ W), "tanh derivative is missing"),
+              Wrong(lambda dh, h, W: (dh * (1 - h ** 2), (dh * (1 - h ** 2)) @ W.T), "not da_t @ W.T"))),
+)

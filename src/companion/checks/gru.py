@@ -1,7 +1,9 @@
-"""Checks for the GRU chapter's exercises (slides 16, 17), built on :func:`companion.checks.run_check`.
+"""Checks for the GRU chapter's exercises (slides 16, 17).
 
 Signatures the exercises ask for:
 
+* ``gru_step(x_t, h_prev, w) -> h_t`` in the slides' form, w as in :data:`companion.cells.GRU_WEIGHTS`:
+  h_t = (1 - z_t) * h_{t-1} + z_t * h_tilde_t, with r_t applied before W_hh: W_hh (r_t * h_{t-1}).
 * ``to_lecture_z(params) -> dict``: a torch.nn.GRU's parameters (``weight_ih_l{k}`` (3H, D_k),
   ``weight_hh_l{k}`` (3H, H), ``bias_ih_l{k}`` (3H,), ``bias_hh_l{k}`` (3H,), and ``..._reverse``
   for a bidirectional GRU; gate blocks in torch's order r, z, n) turned into parameters whose
@@ -12,25 +14,53 @@ Signatures the exercises ask for:
 * ``gru_num_parameters(D, H, num_layers=1, bidirectional=False) -> int``: the number of scalar
   parameters of ``torch.nn.GRU(D, H, num_layers, bidirectional=...)``.
 
-Every check draws fresh random inputs on each call and names the likely slip.
+Every check draws fresh random inputs on each call, compares with companion and names the likely
+slip (see :mod:`companion.checks.core`).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import cells
 from ..activations import sigmoid
 from ..layers import GRU
-from . import _rng, _vec, run_check
+from .core import Answer, Exercise, Feedback, Wrong, batches, gru_case, make_rng, registry, run_check, single, size, vec
 
-__all__ = ["check_to_lecture_z", "check_update_gate_from_states", "check_gru_num_parameters", "CHECKS"]
+__all__ = ["check_gru_step", "check_to_lecture_z", "check_update_gate_from_states", "check_gru_num_parameters",
+           "CHECKS"]
+
+
+# --------------------------------------------------------------------------- GRU step (slides' form)
+
+def check_gru_step(fn: Answer, *, seed: int | None = None) -> Feedback:
+    """Check ``gru_step(x_t, h_prev, w) -> h_t`` in the slides' form (slide 16):
+    h_t = (1 - z_t) * h_{t-1} + z_t * h_tilde_t, h_tilde_t = tanh(W_xh x_t + b_xh + W_hh (r_t * h_{t-1}) + b_hh)."""
+    rng = make_rng(seed)
+    ref = lambda x, h, w: {"h_t": cells.gru_step(x, h, w, variant="lecture").h_t}
+
+    def z_swapped(x, h, w):
+        s = cells.gru_step(x, h, w, variant="lecture")
+        return {"h_t": s.z_t * h + (1 - s.z_t) * s.h_tilde_t}
+
+    def reset_after(x, h, w):
+        s = cells.gru_step(x, h, w, variant="torch")
+        return {"h_t": s.z_t * s.h_tilde_t + (1 - s.z_t) * h}
+
+    slips = [("z_t and 1 - z_t swapped: in the slides z_t weights the new candidate h_tilde_t "
+              "(torch.nn.GRU and Cho et al. use the opposite convention)", z_swapped),
+             ("the reset gate is applied after the product, r_t * (W_hh h_{t-1} + b_hh), as torch does; "
+              "the slides apply it before: W_hh (r_t * h_{t-1})", reset_after),
+             ("torch.nn.GRU's form: both z's role and the place of r_t differ from the slides",
+              lambda x, h, w: {"h_t": cells.gru_step(x, h, w, variant="torch").h_t})]
+    return run_check("GRU step (slides' form)", fn, batches(rng, gru_case), single("h_t"), ref, slips)
 
 
 # --------------------------------------------------------------------------- torch's z -> the slides' z
 
 def _torch_params(rng, L=None, bi=None):
     """Random parameters with torch.nn.GRU's names and shapes (1 or 2 layers, 1 or 2 directions)."""
-    D, H = int(rng.integers(2, 6)), int(rng.integers(2, 6))
-    L = int(rng.integers(1, 3)) if L is None else L
+    D, H = size(rng, 2, 6), size(rng, 2, 6)
+    L = size(rng, 1, 3) if L is None else L
     bi = bool(rng.integers(0, 2)) if bi is None else bi
     shapes = GRU(D, H, num_layers=L, bidirectional=bi, seed=0).params
     return {k: rng.normal(0, 0.5, v.shape) for k, v in shapes.items()}
@@ -53,16 +83,15 @@ _N = lambda H: slice(2 * H, 3 * H)
 _ALL = lambda H: slice(0, 3 * H)
 
 
-def check_to_lecture_z(fn):
+def check_to_lecture_z(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``to_lecture_z(params) -> dict``: in every layer and direction, rows H..2H (torch's z
     blocks W_iz, W_hz, b_iz, b_hz) of every parameter negated, the r and n blocks unchanged."""
-    rng = _rng()
+    rng = make_rng(seed)
     cases = [(_torch_params(rng, 1, False),), (_torch_params(rng, 1, False),),
              (_torch_params(rng, 2, False),), (_torch_params(rng, 1, True),), (_torch_params(rng, 2, True),)]
-    needed = iter([list(c[0]) for c in cases])      # run_check reads the cases in this order
 
-    def unpack(r):
-        keys = next(needed)
+    def unpack(r, case):
+        keys = list(case.args[0])       # this case's parameter names
         if not isinstance(r, dict):
             raise ValueError(f"expected a dict of parameters, got {type(r).__name__}")
         missing = [k for k in keys if k not in r]
@@ -94,19 +123,19 @@ def check_to_lecture_z(fn):
 # --------------------------------------------------------------------------- the update gate from the states
 
 def _states_case(rng, B):
-    H = int(rng.integers(2, 6))
-    h_prev = np.tanh(_vec(rng, B, H))
+    H = size(rng, 2, 6)
+    h_prev = np.tanh(vec(rng, B, H))
     # a candidate at least 0.2 away from h_prev (towards the other side), inside (-1, 1)
     h_tilde = h_prev - np.where(h_prev >= 0, 1.0, -1.0) * rng.uniform(0.2, 0.8, h_prev.shape)
-    z = sigmoid(_vec(rng, B, H, 2.0))
+    z = sigmoid(vec(rng, B, H, 2.0))
     h_t = (1 - z) * h_prev + z * h_tilde
     return (h_prev, h_tilde, h_t)
 
 
-def check_update_gate_from_states(fn):
+def check_update_gate_from_states(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``update_gate_from_states(h_prev, h_tilde, h_t) -> z_t`` with
     h_t = (1 - z_t) * h_{t-1} + z_t * h_tilde_t (the slides' z: the weight of the candidate)."""
-    rng = _rng()
+    rng = make_rng(seed)
     z_of = lambda hp, ht_, h: (h - hp) / (ht_ - hp)
     ref = lambda hp, ht_, h: {"z_t": z_of(hp, ht_, h)}
     slips = [("you returned 1 - z_t, the weight of the old state h_{t-1} (torch's z); in the slides "
@@ -118,7 +147,7 @@ def check_update_gate_from_states(fn):
               "opposite sign", lambda hp, ht_, h: {"z_t": -z_of(hp, ht_, h)})]
     with np.errstate(all="ignore"):
         return run_check("update gate from the states", fn, [_states_case(rng, B) for B in (None, None, 3, 4)],
-                         lambda r: {"z_t": r}, ref, slips)
+                         single("z_t"), ref, slips)
 
 
 # --------------------------------------------------------------------------- parameter count
@@ -133,10 +162,10 @@ def _count(D, H, L, bi, *, gates=3, biases=2, upper_in=None):
     return total
 
 
-def check_gru_num_parameters(fn):
+def check_gru_num_parameters(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``gru_num_parameters(D, H, num_layers=1, bidirectional=False) -> int`` against
     ``companion.GRU(D, H, num_layers, bidirectional=...).num_parameters()`` (torch.nn.GRU's count)."""
-    rng = _rng()
+    rng = make_rng(seed)
     configs = [(1, False), (1, False), (2, False), (1, True), (3, True)]
     ref = lambda D, H, L, bi: {"count": np.array(float(
         GRU(D, H, num_layers=L, bidirectional=bi, seed=0).num_parameters()))}
@@ -167,13 +196,57 @@ def check_gru_num_parameters(fn):
     cases = []
     for L, bi in configs:
         while True:
-            D, H = int(rng.integers(2, 40)), int(rng.integers(2, 40))
+            D, H = size(rng, 2, 40), size(rng, 2, 40)
             if D != H and telling(D, H, L, bi):   # D == H hides "D where H belongs"
                 break
         cases.append((D, H, L, bi))
-    return run_check("GRU parameter count", fn, cases, lambda r: {"count": np.array(r)}, ref, slips)
+    return run_check("GRU parameter count", fn, cases, lambda r, case: {"count": np.array(r)}, ref, slips)
 
 
-#: this chapter's checks, by exercise kind
-CHECKS = {"to_lecture_z": check_to_lecture_z, "update_gate_from_states": check_update_gate_from_states,
-          "gru_num_parameters": check_gru_num_parameters}
+# --------------------------------------------------------------------------- what a test needs
+# Written as a student would, with numpy only: not with the references or the slips above.
+
+def _gru_by_hand(x, h, w, z_weights_old=False):
+    r = sigmoid(x @ w["W_xr"].T + h @ w["W_hr"].T + w["b_r"])
+    z = sigmoid(x @ w["W_xz"].T + h @ w["W_hz"].T + w["b_z"])
+    h_tilde = np.tanh(x @ w["W_xh"].T + w["b_xh"] + (r * h) @ w["W_hh"].T + w["b_hh"])
+    return z * h + (1 - z) * h_tilde if z_weights_old else (1 - z) * h + z * h_tilde
+
+
+def _to_lecture_z(params):
+    out = {k: v.copy() for k, v in params.items()}
+    H = params["weight_hh_l0"].shape[1]
+    for v in out.values():
+        v[H:2 * H] *= -1
+    return out
+
+
+def _to_lecture_z_weights_only(params):
+    out = {k: v.copy() for k, v in params.items()}
+    H = params["weight_hh_l0"].shape[1]
+    for k, v in out.items():
+        if k.startswith("weight"):
+            v[H:2 * H] *= -1
+    return out
+
+
+def _gru_num_parameters(D, H, num_layers=1, bidirectional=False):
+    nd = 2 if bidirectional else 1
+    total = 0
+    for layer in range(num_layers):
+        d_in = D if layer == 0 else nd * H
+        total += nd * 3 * (H * d_in + H * H + 2 * H)
+    return total
+
+
+#: the checks of this module: each with a correct answer and hand-written wrong ones
+CHECKS = registry(
+    Exercise(check_gru_step, _gru_by_hand,
+             (Wrong(lambda x, h, w: _gru_by_hand(x, h, w, z_weights_old=True), "z_t and 1 - z_t swapped"),)),
+    Exercise(check_to_lecture_z, _to_lecture_z, (Wrong(_to_lecture_z_weights_only, "only the weights"),)),
+    Exercise(check_update_gate_from_states, lambda hp, ht, h: (h - hp) / (ht - hp),
+             (Wrong(lambda hp, ht, h: (ht - h) / (ht - hp), "you returned 1 - z_t"),)),
+    Exercise(check_gru_num_parameters, _gru_num_parameters,
+             (Wrong(lambda D, H, num_layers=1, bidirectional=False: _gru_num_parameters(D, H, num_layers),
+                    "doubles every layer"),)),
+)

@@ -12,6 +12,8 @@ inputs), ``head`` a :class:`companion.OutputHead`:
 * ``encoder_decoder(x, encoder, decoder, head, T_y) -> y_hat``: the encoder RNN reads x
   (T_x, B, D); the decoder RNN starts from the encoder's last state h_n and reads T_y zero
   inputs (T_y, B, decoder.input_size); y_hat (T_y, B, K).
+
+Every reference runs the given layers themselves (the driver is :mod:`companion.checks.core`).
 """
 from __future__ import annotations
 
@@ -19,19 +21,15 @@ import numpy as np
 
 from ..head import OutputHead
 from ..layers import RNN
-from . import run_check
+from .core import Answer, Exercise, Feedback, Wrong, make_rng, registry, run_check, single, size
 
-__all__ = ["check_many_to_one", "check_one_to_many", "check_encoder_decoder"]
-
-
-def _fresh():
-    return np.random.default_rng()
+__all__ = ["check_many_to_one", "check_one_to_many", "check_encoder_decoder", "CHECKS"]
 
 
 def _model(rng, D=None, K=None):
-    D = int(rng.integers(2, 5)) if D is None else D
-    H = int(rng.integers(3, 6))
-    K = int(rng.integers(2, 5)) if K is None else K
+    D = size(rng, 2, 5) if D is None else D
+    H = size(rng, 3, 6)
+    K = size(rng, 2, 5) if K is None else K
     seed = int(rng.integers(0, 2 ** 31))
     return D, RNN(D, H, seed=seed), OutputHead(H, K, seed=seed + 1)
 
@@ -42,7 +40,7 @@ def _y(head, h):
 
 def _padded_case(rng):
     D, rnn, head = _model(rng)
-    T, B = int(rng.integers(4, 8)), int(rng.integers(2, 5))
+    T, B = size(rng, 4, 8), size(rng, 2, 5)
     lengths = rng.integers(1, T + 1, size=B)
     lengths[0] = T                                  # at least one full-length sequence
     lengths[-1] = max(1, T - 2)                     # and one shorter one
@@ -56,10 +54,10 @@ def _last_states(out, lengths, shift=1):
     return out[np.asarray(lengths) - shift, np.arange(len(lengths))]
 
 
-def check_many_to_one(fn):
+def check_many_to_one(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``many_to_one(x, lengths, rnn, head)`` = softmax(c + V h(T_b)) for each sequence b,
     with T_b = lengths[b] (x padded to a common length): shape (B, K)."""
-    rng = _fresh()
+    rng = make_rng(seed)
     cases = [_padded_case(rng) for _ in range(4)]
 
     def ref(x, lengths, rnn, head):
@@ -73,7 +71,7 @@ def check_many_to_one(fn):
               lambda x, lengths, rnn, head: {"y_hat": _y(head, rnn(x)[0][0])}),
              ("you returned o, the logits: apply the softmax (head(h) returns (o, y_hat))",
               lambda x, lengths, rnn, head: {"y_hat": head(_last_states(rnn(x)[0], lengths))[0]})]
-    return run_check("many to one (padded)", fn, cases, lambda r: {"y_hat": r}, ref, slips)
+    return run_check("many to one (padded)", fn, cases, single("y_hat"), ref, slips)
 
 
 def _encdec(x, encoder, decoder, head, T_y, context=True, logits=False):
@@ -84,28 +82,28 @@ def _encdec(x, encoder, decoder, head, T_y, context=True, logits=False):
     return {"y_hat": o if logits else y_hat}
 
 
-def check_encoder_decoder(fn):
+def check_encoder_decoder(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``encoder_decoder(x, encoder, decoder, head, T_y)``: the decoder starts from the
     encoder's last state and reads T_y zero inputs; returns y_hat (T_y, B, K)."""
-    rng = _fresh()
+    rng = make_rng(seed)
     cases = []
     for _ in range(4):
         D, encoder, head = _model(rng)
         H = encoder.hidden_size
-        decoder = RNN(int(rng.integers(1, 4)), H, seed=int(rng.integers(0, 2 ** 31)))
-        T_x, T_y, B = int(rng.integers(3, 7)), int(rng.integers(2, 6)), int(rng.integers(1, 4))
+        decoder = RNN(size(rng, 1, 4), H, seed=int(rng.integers(0, 2 ** 31)))
+        T_x, T_y, B = size(rng, 3, 7), size(rng, 2, 6), size(rng, 1, 4)
         cases.append((rng.normal(0, 1, (T_x, B, D)), encoder, decoder, head, T_y))
     slips = [("the decoder must start from the encoder's last state (the context): "
               "decoder(inputs, h_n) with h_n from encoder(x)",
               lambda *a: _encdec(*a, context=False)),
              ("you returned o, the logits: apply the softmax (head(h) returns (o, y_hat))",
               lambda *a: _encdec(*a, logits=True))]
-    return run_check("encoder-decoder", fn, cases, lambda r: {"y_hat": r}, _encdec, slips)
+    return run_check("encoder-decoder", fn, cases, single("y_hat"), _encdec, slips)
 
 
 def _generate(x, rnn, head, T, feed):
     h, x_t, ys = None, x, []
-    for t in range(T):
+    for _ in range(T):
         out, h = rnn(x_t[None], h)
         o, y_hat = head(out[0])
         ys.append(y_hat)
@@ -113,14 +111,14 @@ def _generate(x, rnn, head, T, feed):
     return np.stack(ys)
 
 
-def check_one_to_many(fn):
+def check_one_to_many(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``one_to_many(x, rnn, head, T)``: x(1) = x, x(t+1) = y_hat(t), returns (T, B, K)."""
-    rng = _fresh()
+    rng = make_rng(seed)
     cases = []
     for _ in range(4):
-        K = int(rng.integers(2, 5))
+        K = size(rng, 2, 5)
         _, rnn, head = _model(rng, D=K, K=K)      # D = K: an output can be the next input
-        B, T = int(rng.integers(1, 4)), int(rng.integers(3, 7))
+        B, T = size(rng, 1, 4), size(rng, 3, 7)
         cases.append((rng.normal(0, 1, (B, K)), rnn, head, T))
     ref = lambda x, rnn, head, T: {"y_hat": _generate(x, rnn, head, T, lambda x0, o, y: y)}
     slips = [("you fed the same x at every step; feed the previous output back: x(t+1) = y_hat(t)",
@@ -132,14 +130,49 @@ def check_one_to_many(fn):
               lambda x, rnn, head, T: {"y_hat": _generate(x, rnn, head, T, lambda x0, o, y: o)}),
              ("the hidden state must carry over from step to step: pass h back into rnn(x_t, h)",
               lambda x, rnn, head, T: {"y_hat": np.stack(_no_state(x, rnn, head, T))})]
-    return run_check("one to many", fn, cases, lambda r: {"y_hat": r}, ref, slips)
+    return run_check("one to many", fn, cases, single("y_hat"), ref, slips)
 
 
 def _no_state(x, rnn, head, T):
     x_t, ys = x, []
-    for t in range(T):
+    for _ in range(T):
         out, _ = rnn(x_t[None])
         y_hat = head(out[0])[1]
         ys.append(y_hat)
         x_t = y_hat
     return ys
+
+
+# --------------------------------------------------------------------------- what a test needs
+# Written as a student would: not with the references or the slips above.
+
+def _many_to_one(x, lengths, rnn, head):
+    out, _ = rnn(x)
+    return head(out[np.asarray(lengths) - 1, np.arange(x.shape[1])])[1]
+
+
+def _one_to_many(x, rnn, head, T, keep_state=True):
+    h, x_t, ys = None, x, []
+    for _ in range(T):
+        out, h_next = rnn(x_t[None], h)
+        h = h_next if keep_state else None
+        x_t = head(out[0])[1]
+        ys.append(x_t)
+    return np.stack(ys)
+
+
+def _encoder_decoder(x, encoder, decoder, head, T_y, context=True):
+    _, h_n = encoder(x)
+    out, _ = decoder(np.zeros((T_y, x.shape[1], decoder.input_size)), h_n if context else None)
+    return head(out)[1]
+
+
+#: the checks of this module: each with a correct answer and hand-written wrong ones
+CHECKS = registry(
+    Exercise(check_many_to_one, _many_to_one,
+             (Wrong(lambda x, n, rnn, head: head(rnn(x)[0][-1])[1], "after the padding"),)),
+    Exercise(check_one_to_many, _one_to_many,
+             (Wrong(lambda x, rnn, head, T: _one_to_many(x, rnn, head, T, keep_state=False), "carry over"),)),
+    Exercise(check_encoder_decoder, _encoder_decoder,
+             (Wrong(lambda *a: _encoder_decoder(*a, context=False), "encoder's last state"),)),
+)

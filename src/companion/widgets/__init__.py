@@ -16,9 +16,10 @@ The widget classes (:class:`RNNCellExplorer`, :class:`LSTMExplorer`,
 """
 from .embed import bundle, page, show, static_html
 
-_WIDGETS = ("RNNCellExplorer", "LSTMExplorer", "GRUExplorer", "SequenceStepper")
-
-__all__ = ["show", "static_html", "page", "bundle", *_WIDGETS]
+__all__ = ["show", "static_html", "page", "bundle",
+           "RNNCellExplorer", "LSTMExplorer", "GRUExplorer", "SequenceStepper"]
+#: the widget classes, imported from explorers on first use
+_WIDGETS = tuple(__all__[4:])
 
 
 def __getattr__(name):

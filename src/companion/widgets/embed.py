@@ -19,8 +19,10 @@ import hashlib
 import html
 import json
 import re
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from importlib import resources
+from typing import Any
 
 __all__ = ["MODULES", "bundle", "classic", "static_html", "page", "show"]
 
@@ -39,8 +41,8 @@ def _check_module(module):
         raise ValueError(f"module: expected one of {', '.join(map(repr, MODULES))}, got {module!r}")
 
 
-@lru_cache(maxsize=None)
-def bundle(module):
+@cache
+def bundle(module: str) -> str:
     """One ES module: cells.js, ui.js and the widget's module, local imports removed."""
     _check_module(module)
     parts = [_IMPORT.sub("", _read(n)) for n in (*_LIBS, module)]
@@ -50,8 +52,8 @@ def bundle(module):
     return src
 
 
-@lru_cache(maxsize=None)
-def classic(module):
+@cache
+def classic(module: str) -> str:
     """The bundle as a classic-script expression evaluating to ``{render}``."""
     src = bundle(module)
     src = re.sub(r"^export default .*;\n", "", src, flags=re.M)
@@ -111,7 +113,7 @@ def _state_of(widget):
     return widget._module, widget.static_state()
 
 
-def static_html(widget, module=None, state=None):
+def static_html(widget: Any, module: str | None = None, state: dict[str, Any] | None = None) -> str:
     """A self-contained HTML snippet that shows ``widget`` on a page without a kernel.
 
     ``widget`` is one of this package's widgets; or pass ``module`` (one of
@@ -133,7 +135,7 @@ def static_html(widget, module=None, state=None):
             f"<script>\n{host}\n</script></div>")
 
 
-def page(widgets, title="companion widgets", theme=None):
+def page(widgets: Iterable[Any], title: str = "companion widgets", theme: str | None = None) -> str:
     """A whole standalone HTML page holding each widget's :func:`static_html`.
 
     ``theme="dark"`` sets ``<html data-theme="dark">`` as pydata-sphinx-theme does.
@@ -147,7 +149,7 @@ def page(widgets, title="companion widgets", theme=None):
             f"</head><body>\n{body}\n</body></html>\n")
 
 
-def show(widget):
+def show(widget: Any) -> None:
     """Display ``widget``: live in Jupyter, and as static HTML in the stored output.
 
     One display bundle carries both: the widget view (JupyterLab, Notebook 7,

@@ -26,14 +26,22 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import numpy as np
 import traitlets as T
+from numpy.typing import ArrayLike
 
 from .. import cells
 from .embed import bundle
-from .vectors import run_sequence
+from .sequence import run_sequence
+
+if TYPE_CHECKING:   # for the annotations only: importing torch or the layers here would be slow
+    import torch
+
+    from .. import layers
 
 __all__ = ["RNNCellExplorer", "LSTMExplorer", "GRUExplorer", "SequenceStepper", "BOUNDS"]
 
@@ -42,9 +50,12 @@ __all__ = ["RNNCellExplorer", "LSTMExplorer", "GRUExplorer", "SequenceStepper", 
 #: maxH units, maxK output classes
 BOUNDS = dict(x=5, h=1, C=5, w=10, seqW=100, maxT=100, maxD=16, maxH=8, maxK=10)
 
-LSTM_NAMES = ("W_xf", "W_hf", "b_f", "W_xi", "W_hi", "b_i", "W_xC", "W_hC", "b_C",
-              "W_xo", "W_ho", "b_o", "w_cf", "w_ci", "w_co")
-GRU_NAMES = ("W_xz", "W_hz", "b_z", "W_xr", "W_hr", "b_r", "W_xh", "W_hh", "b_xh", "b_hh")
+# The explorers' weight names are the schema's (companion.cells), in its order: the order of a
+# synced dict does not matter to the page, which lays the sliders out by gate itself (static/*.js).
+#: the LSTM explorer's weights: an LSTM's, then the (one-unit, so diagonal) peepholes w_cf, w_ci, w_co
+LSTM_NAMES = cells.weight_names("lstm", "diagonal")
+#: the GRU explorer's weights
+GRU_NAMES = cells.weight_names("gru")
 
 _LSTM_ZERO = dict.fromkeys(LSTM_NAMES, 0.0)
 #: the LSTM explorer's presets: inputs and weights that make the cell do one thing
@@ -101,26 +112,37 @@ def _scalar_weights(name, w, names, bound=BOUNDS["w"], optional=()):
     return {k: _number(f"{name}.{k}", w.get(k, 0.0), bound) for k in names}
 
 
-def _one_unit(layer, kind):
-    """The companion layer for ``layer`` (a companion layer or a torch module), checked 1 x 1."""
+def _companion_layer(layer):
+    """``layer`` as a companion layer: one already, or a torch module through from_torch."""
     from .. import layers
     if not isinstance(layer, (layers.RNN, layers.LSTM, layers.GRU)):
         from ..interop import from_torch
         layer = from_torch(layer)
-    if not isinstance(layer, kind):
-        raise ValueError(f"layer: expected a {kind.__name__} (companion or torch), got {type(layer).__name__}")
     return layer
 
 
-def _check_one_unit(layer):
+def _one_unit(layer, kind):
+    """The companion layer for ``layer`` (a companion layer or a torch module), checked to be a
+    ``kind`` (a class name of :mod:`companion.layers`) with one input and one unit."""
+    from .. import layers
+    layer = _companion_layer(layer)
+    if not isinstance(layer, getattr(layers, kind)):
+        raise ValueError(f"layer: expected a {kind} (companion or torch), got {type(layer).__name__}")
     if layer.input_size != 1 or layer.hidden_size != 1:
         raise ValueError("layer: the one-unit explorers show a layer with input_size = hidden_size = 1, got "
                          f"input_size={layer.input_size}, hidden_size={layer.hidden_size}; "
                          "use SequenceStepper for larger layers")
+    return layer
 
 
 def _scalars(w):
     return {k: float(np.asarray(v).reshape(-1)[0]) for k, v in w.items()}
+
+
+def _unit_arrays(weights, peephole=None):
+    """One-unit weights (numbers) as the arrays a step function takes, shaped by the schema
+    (D = H = 1: (1, 1) for W_x*, W_h*, U, W; (1,) for biases and diagonal peepholes)."""
+    return {k: np.full(cells.weight_shape(k, 1, 1, peephole), float(v)) for k, v in weights.items()}
 
 
 class Number(T.Float):
@@ -142,7 +164,7 @@ class _Widget(anywidget.AnyWidget):
     #: computed by Python for the live view; the static page recomputes them in JavaScript
     _COMPUTED = ("outputs", "traces")
 
-    def update(self, **values):
+    def update(self, **values: Any) -> None:
         """Set several traits at once, validated against each other: all change, or none.
 
         The way to change sizes that must agree, e.g. the number of classes of the
@@ -158,7 +180,7 @@ class _Widget(anywidget.AnyWidget):
                 setattr(self, k, v)
 
     @contextlib.contextmanager
-    def hold_trait_notifications(self):
+    def hold_trait_notifications(self) -> Iterator[None]:
         """traitlets' context, but rolled back on *any* exception, not only a TraitError.
 
         Within it every trait is validated against the others once all have been set;
@@ -180,7 +202,7 @@ class _Widget(anywidget.AnyWidget):
         except _Abort as a:
             raise a.__cause__ from None
 
-    def set_state(self, sync_data):
+    def set_state(self, sync_data: dict[str, Any]) -> None:
         """What the page sends; the computed (read-only) traits are refused, not overwritten."""
         bad = [k for k in sync_data if self.has_trait(k) and self.traits()[k].read_only]
         if bad:
@@ -188,7 +210,7 @@ class _Widget(anywidget.AnyWidget):
                                "got a value from the front-end")
         super().set_state(sync_data)
 
-    def static_state(self):
+    def static_state(self) -> dict[str, Any]:
         """This widget's own synced inputs (not anywidget's or ipywidgets' keys), JSON-able.
 
         The computed ``outputs``/``traces`` are left out: the page computes them, so the
@@ -203,9 +225,42 @@ class _Widget(anywidget.AnyWidget):
         return self.get_state(key=own)
 
 
+class _OneUnit(_Widget):
+    """What the one-unit explorers share: ``x_t`` and ``h_prev`` checked alike, and a
+    constructor that takes a companion layer or torch module of one input and one unit.
+
+    The initial state is, from weakest to strongest: the class's defaults (the LSTM's: a
+    preset), the layer's values (:meth:`_layer_state`), the keyword arguments.
+    """
+    #: the class name in :mod:`companion.layers` of the layer a constructor's ``layer`` must be
+    _LAYER = ""
+
+    def __init__(self, layer=None, **kwargs):
+        self._start({}, layer, kwargs)
+
+    def _start(self, state, layer, kwargs):
+        if layer is not None:
+            layer = _one_unit(layer, self._LAYER)
+            state = {**state, **self._layer_state(layer, _scalars(layer.cell_weights(0, 0)))}
+        super().__init__(**{**state, **kwargs})
+        self._compute()
+
+    def _layer_state(self, layer, w):
+        """The traits for the one-unit ``layer`` whose weights (numbers, by the schema's names) are ``w``."""
+        raise NotImplementedError
+
+    @T.validate("x_t")
+    def _v_x(self, p):
+        return _number("x_t", p["value"], BOUNDS["x"])
+
+    @T.validate("h_prev")
+    def _v_h(self, p):
+        return _number("h_prev", p["value"], BOUNDS["h"])
+
+
 # --------------------------------------------------------------------------- RNN
 
-class RNNCellExplorer(_Widget):
+class RNNCellExplorer(_OneUnit):
     r"""The vanilla RNN cell of slide 5 with one hidden unit and K outputs.
 
     a_t = b + W h_{t-1} + U x_t;  h_t = tanh(a_t);  o_t = c + V h_t;  y_hat_t = softmax(o_t).
@@ -218,6 +273,7 @@ class RNNCellExplorer(_Widget):
     """
     _module = "rnn"
     _esm = bundle("rnn")
+    _LAYER = "RNN"
     x_t = Number(1.0).tag(sync=True)
     h_prev = Number(0.0).tag(sync=True)
     U = Number(1.5).tag(sync=True)
@@ -228,25 +284,14 @@ class RNNCellExplorer(_Widget):
     nonlinearity = T.Unicode("tanh").tag(sync=True)
     outputs = T.Dict(read_only=True).tag(sync=True)
 
-    def __init__(self, layer=None, **kwargs):
-        if layer is not None:
-            from .. import layers
-            layer = _one_unit(layer, layers.RNN)
-            _check_one_unit(layer)
-            w = _scalars(layer.cell_weights(0, 0))
-            kwargs = {"U": w["U"], "W": w["W"], "b": w["b"], "nonlinearity": layer.nonlinearity, **kwargs}
-        super().__init__(**kwargs)
-        self._compute()
+    def __init__(self, layer: layers.RNN | torch.nn.RNN | None = None, **kwargs: Any) -> None:
+        super().__init__(layer, **kwargs)
 
-    @T.validate("x_t")
-    def _v_x(self, p):
-        return _number("x_t", p["value"], BOUNDS["x"])
+    def _layer_state(self, layer, w):
+        # the traits U, W, b are the schema's names of the RNN's weights
+        return {**w, "nonlinearity": layer.nonlinearity}
 
-    @T.validate("h_prev")
-    def _v_h(self, p):
-        return _number("h_prev", p["value"], BOUNDS["h"])
-
-    @T.validate("U", "W", "b")
+    @T.validate(*cells.RNN_WEIGHTS)
     def _v_w(self, p):
         return _number(p["trait"].name, p["value"], BOUNDS["w"])
 
@@ -276,7 +321,7 @@ class RNNCellExplorer(_Widget):
         self.set_trait("outputs", {"a_t": float(s.a_t[0]), "h_t": float(s.h_t[0]),
                                    "o_t": s.o_t.tolist(), "y_hat_t": s.y_hat_t.tolist()})
 
-    def step(self):
+    def step(self) -> cells.RNNStep:
         """The companion :class:`~companion.cells.RNNStep` for the current state."""
         V = np.array(self.V)[:, None]
         return cells.rnn_step(np.array([self.x_t]), np.array([self.h_prev]), np.array([[self.U]]),
@@ -286,7 +331,7 @@ class RNNCellExplorer(_Widget):
 
 # --------------------------------------------------------------------------- LSTM
 
-class LSTMExplorer(_Widget):
+class LSTMExplorer(_OneUnit):
     r"""The LSTM of slides 10-12 with one unit: f_t, i_t, C_tilde_t, C_t, o_t, h_t.
 
     ``weights`` maps W_x*, W_h*, b_* (gates f, i, C, o) and the peephole
@@ -297,6 +342,7 @@ class LSTMExplorer(_Widget):
     """
     _module = "lstm"
     _esm = bundle("lstm")
+    _LAYER = "LSTM"
     x_t = Number(1.0).tag(sync=True)
     h_prev = Number(0.0).tag(sync=True)
     C_prev = Number(2.0).tag(sync=True)
@@ -305,36 +351,26 @@ class LSTMExplorer(_Widget):
     presets = T.Dict(read_only=True).tag(sync=True)
     outputs = T.Dict(read_only=True).tag(sync=True)
 
-    def __init__(self, layer=None, preset="remember", **kwargs):
+    def __init__(self, layer: layers.LSTM | torch.nn.LSTM | None = None, preset: str | None = "remember",
+                 **kwargs: Any) -> None:
         if preset is not None and preset not in LSTM_PRESETS:
             raise ValueError(f"preset: expected one of {', '.join(map(repr, LSTM_PRESETS))} or None, got {preset!r}")
         base = {"weights": dict(LSTM_PRESETS["remember"]["weights"])}
         if preset is not None:
             base = {k: (dict(v) if isinstance(v, dict) else v) for k, v in LSTM_PRESETS[preset].items()}
-        if layer is not None:
-            from .. import layers
-            layer = _one_unit(layer, layers.LSTM)
-            _check_one_unit(layer)
-            base["weights"] = {**_LSTM_ZERO, **_scalars(layer.cell_weights(0, 0))}
-            base["peephole"] = bool(layer.peephole)   # with one unit, "full" is "diagonal"
-        super().__init__(**{**base, **kwargs})
+        self._start(base, layer, kwargs)
         self.set_trait("presets", LSTM_PRESETS)
-        self._compute()
 
-    def apply_preset(self, name):
+    def _layer_state(self, layer, w):
+        # with one unit, "full" is "diagonal"; a layer without peepholes gets zero w_c*
+        return {"weights": {**_LSTM_ZERO, **w}, "peephole": bool(layer.peephole)}
+
+    def apply_preset(self, name: str) -> None:
         """Set inputs and weights to the preset ``name``."""
         if name not in LSTM_PRESETS:
             raise ValueError(f"name: expected one of {', '.join(map(repr, LSTM_PRESETS))}, got {name!r}")
         p = LSTM_PRESETS[name]
         self.update(x_t=p["x_t"], h_prev=p["h_prev"], C_prev=p["C_prev"], weights=dict(p["weights"]))
-
-    @T.validate("x_t")
-    def _v_x(self, p):
-        return _number("x_t", p["value"], BOUNDS["x"])
-
-    @T.validate("h_prev")
-    def _v_h(self, p):
-        return _number("h_prev", p["value"], BOUNDS["h"])
 
     @T.validate("C_prev")
     def _v_C(self, p):
@@ -342,7 +378,7 @@ class LSTMExplorer(_Widget):
 
     @T.validate("weights")
     def _v_w(self, p):
-        return _scalar_weights("weights", p["value"], LSTM_NAMES, optional=("w_cf", "w_ci", "w_co"))
+        return _scalar_weights("weights", p["value"], LSTM_NAMES, optional=cells.PEEPHOLE_WEIGHTS)
 
     @T.observe("x_t", "h_prev", "C_prev", "weights", "peephole")
     def _compute(self, change=None):
@@ -351,12 +387,13 @@ class LSTMExplorer(_Widget):
         s = self.step()
         self.set_trait("outputs", {k: float(v[0]) for k, v in s._asdict().items()})
 
-    def step(self):
+    def step(self) -> cells.LSTMStep:
         """The companion :class:`~companion.cells.LSTMStep` for the current state."""
-        w = {k: (np.array([v]) if k.startswith(("b_", "w_c")) else np.array([[v]]))
-             for k, v in self.weights.items() if self.peephole or not k.startswith("w_c")}
+        peephole = "diagonal" if self.peephole else None
+        w = _unit_arrays({k: v for k, v in self.weights.items() if k in cells.weight_names("lstm", peephole)},
+                         peephole)
         return cells.lstm_step(np.array([self.x_t]), np.array([self.h_prev]), np.array([self.C_prev]),
-                               w, peephole="diagonal" if self.peephole else None)
+                               w, peephole=peephole)
 
 
 # --------------------------------------------------------------------------- GRU
@@ -365,12 +402,16 @@ _GRU_DEFAULT = {"W_xz": 1.0, "W_hz": 0.5, "b_z": 0.0, "W_xr": 1.0, "W_hr": -1.0,
                 "W_xh": 2.0, "W_hh": 1.0, "b_xh": 0.0, "b_hh": 0.5}
 
 
-def map_gru_variant(weights):
+#: the update gate's weights and bias (W_xz, W_hz, b_z): what the other GRU form negates
+_GRU_Z = tuple(n for n in GRU_NAMES if n.endswith("z"))
+
+
+def map_gru_variant(weights: Mapping[str, float]) -> dict[str, float]:
     """The same one-unit GRU in the other form: z's weights and bias negated (1 - σ(a) = σ(-a))."""
-    return {k: (-v if k in ("W_xz", "W_hz", "b_z") else v) for k, v in weights.items()}
+    return {k: (-v if k in _GRU_Z else v) for k, v in weights.items()}
 
 
-class GRUExplorer(_Widget):
+class GRUExplorer(_OneUnit):
     r"""The GRU of slide 16 with one unit, in the slides' form or torch.nn.GRU's.
 
     ``variant`` picks the form the weights are in; ``outputs`` holds z_t, r_t,
@@ -382,33 +423,23 @@ class GRUExplorer(_Widget):
     """
     _module = "gru"
     _esm = bundle("gru")
+    _LAYER = "GRU"
     x_t = Number(1.0).tag(sync=True)
     h_prev = Number(0.5).tag(sync=True)
     weights = T.Dict(dict(_GRU_DEFAULT)).tag(sync=True)
     variant = T.Unicode("lecture").tag(sync=True)
     outputs = T.Dict(read_only=True).tag(sync=True)
 
-    def __init__(self, layer=None, **kwargs):
-        if layer is not None:
-            from .. import layers
-            layer = _one_unit(layer, layers.GRU)
-            _check_one_unit(layer)
-            kwargs = {"weights": _scalars(layer.cell_weights(0, 0)), "variant": layer.variant, **kwargs}
-        super().__init__(**kwargs)
-        self._compute()
+    def __init__(self, layer: layers.GRU | torch.nn.GRU | None = None, **kwargs: Any) -> None:
+        super().__init__(layer, **kwargs)
 
-    def switch_variant(self):
+    def _layer_state(self, layer, w):
+        return {"weights": w, "variant": layer.variant}
+
+    def switch_variant(self) -> None:
         """Show the same cell in the other form (variant flipped, z's weights negated)."""
         self.update(weights=map_gru_variant(self.weights),
                     variant="torch" if self.variant == "lecture" else "lecture")
-
-    @T.validate("x_t")
-    def _v_x(self, p):
-        return _number("x_t", p["value"], BOUNDS["x"])
-
-    @T.validate("h_prev")
-    def _v_h(self, p):
-        return _number("h_prev", p["value"], BOUNDS["h"])
 
     @T.validate("weights")
     def _v_w(self, p):
@@ -428,10 +459,10 @@ class GRUExplorer(_Widget):
         self.set_trait("outputs", {**{k: float(v[0]) for k, v in s._asdict().items() if k != "hh_t"},
                                    "h_t_other": float(o.h_t[0])})
 
-    def step(self, weights=None, variant=None):
-        """The companion :class:`~companion.cells.GRUStep` for the current state."""
-        w = {k: (np.array([v]) if k.startswith("b_") else np.array([[v]]))
-             for k, v in (weights or self.weights).items()}
+    def step(self, weights: Mapping[str, float] | None = None, variant: str | None = None) -> cells.GRUStep:
+        """The companion :class:`~companion.cells.GRUStep` for the current state (or for
+        ``weights`` and ``variant`` in place of the widget's)."""
+        w = _unit_arrays(weights or self.weights)
         return cells.gru_step(np.array([self.x_t]), np.array([self.h_prev]), w,
                               variant=variant or self.variant)
 
@@ -441,8 +472,8 @@ class GRUExplorer(_Widget):
 def _default_lstm():
     """A one-unit LSTM whose cell changes slowly (f_t = σ(4) ≈ 0.98, i_t = σ(-2) ≈ 0.12)
     while its output gate follows the input (o_t = σ(6 x_t)): the slide's "C slow, h fast"."""
-    w = {k: [[0.0]] for k in ("W_xf", "W_hf", "W_xi", "W_hi", "W_hC", "W_ho")}
-    w.update({"b_f": [4.0], "b_i": [-2.0], "W_xC": [[3.0]], "b_C": [0.0], "W_xo": [[6.0]], "b_o": [0.0]})
+    w = {k: np.zeros(shape).tolist() for k, shape in cells.weight_shapes("lstm", 1, 1).items()}
+    w.update({"b_f": [4.0], "b_i": [-2.0], "W_xC": [[3.0]], "W_xo": [[6.0]]})
     return w
 
 
@@ -452,23 +483,6 @@ def _default_xs(T=24, D=1, seed=0):
     t = np.arange(T)[:, None]
     xs = 0.3 + 0.3 * np.sin(t / 4.0 + np.arange(D)) + rng.uniform(-0.7, 0.7, (T, D))
     return np.round(xs, 3).tolist()
-
-
-def _weight_shapes(kind, peephole, H, D):
-    if kind == "rnn":
-        return {"U": (H, D), "W": (H, H), "b": (H,)}
-    s = {}
-    if kind == "lstm":
-        for g in "ifCo":
-            s.update({f"W_x{g}": (H, D), f"W_h{g}": (H, H), f"b_{g}": (H,)})
-        if peephole:
-            for g in "ifo":
-                s[f"w_c{g}"] = (H,) if peephole == "diagonal" else (H, H)
-        return s
-    for g in "zrh":
-        s.update({f"W_x{g}": (H, D), f"W_h{g}": (H, H)})
-    s.update({"b_z": (H,), "b_r": (H,), "b_xh": (H,), "b_hh": (H,)})
-    return s
 
 
 class SequenceStepper(_Widget):
@@ -498,13 +512,12 @@ class SequenceStepper(_Widget):
     feature = T.Int(0).tag(sync=True)
     traces = T.Dict(read_only=True).tag(sync=True)
 
-    def __init__(self, layer=None, xs=None, **kwargs):
+    def __init__(self, layer: layers.RNN | layers.LSTM | layers.GRU | torch.nn.RNNBase | None = None,
+                 xs: ArrayLike | None = None, **kwargs: Any) -> None:
         base = {"kind": "lstm", "weights": _default_lstm(), "h0": [0.0], "C0": [1.5]}
         if layer is not None:
             from .. import layers
-            if not isinstance(layer, (layers.RNN, layers.LSTM, layers.GRU)):
-                from ..interop import from_torch
-                layer = from_torch(layer)
+            layer = _companion_layer(layer)
             kind = {layers.RNN: "rnn", layers.LSTM: "lstm", layers.GRU: "gru"}[type(layer)]
             H = layer.hidden_size
             base = {"kind": kind, "h0": [0.0] * H, "C0": [0.0] * H,
@@ -531,7 +544,7 @@ class SequenceStepper(_Widget):
     # and a failure rolls every one of them back.
     def _single(self, name, v):
         if name in ("kind", "variant", "peephole", "nonlinearity"):
-            choices = {"kind": ("rnn", "lstm", "gru"), "variant": cells.GRU_VARIANTS,
+            choices = {"kind": cells.CELL_KINDS, "variant": cells.GRU_VARIANTS,
                        "peephole": cells.PEEPHOLES, "nonlinearity": cells.NONLINEARITIES}[name]
             if v not in choices:
                 raise T.TraitError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {v!r:.40}")
@@ -574,7 +587,8 @@ class SequenceStepper(_Widget):
         T_, D, H = len(xs), len(xs[0]), len(h0)
         if len(g("C0")) != H:
             raise T.TraitError(f"C0: expected {H} numbers (as h0), got {len(g('C0'))}")
-        want = _weight_shapes(g("kind"), g("peephole"), H, D)
+        # the peephole trait matters to the LSTM only (run_sequence ignores it for the others)
+        want = cells.weight_shapes(g("kind"), D, H, g("peephole") if g("kind") == "lstm" else None)
         got = {k: np.shape(v) for k, v in weights.items()}
         if got != want:
             raise T.TraitError(f"weights: for kind={g('kind')!r}, peephole={g('peephole')!r}, "

@@ -1,6 +1,6 @@
 // GRU explorer (slide 16): z_t, r_t, h_tilde_t, h_t in the slides' form or torch.nn.GRU's.
 import { gruStep } from "./cells.js";
-import { BOUNDS, bar, checkChoice, checkNum, fmt, frame, h, read, select, slider } from "./ui.js";
+import { BOUNDS, bar, checkChoice, checkNum, fmt, frame, h, link, read, select, slider } from "./ui.js";
 
 const WEIGHTS = ["W_xz", "W_hz", "b_z", "W_xr", "W_hr", "b_r", "W_xh", "W_hh", "b_xh", "b_hh"];
 const INPUTS = [["x_t", "x_t (input)", BOUNDS.x], ["h_prev", "h_{t-1} (last state)", BOUNDS.h]];
@@ -28,7 +28,7 @@ const step = (x, hp, w, variant) => {
 
 export function render({ model, el }) {
   const { root, say } = frame(el, "GRU explorer (one unit): the slides' form and PyTorch's");
-  let busy = false;
+  const { commit, listen } = link(model);
   const load = () => {
     const s = {};
     for (const [k, , b] of INPUTS) s[k] = read(model, k, (v) => checkNum(k, v, b), 0, say);
@@ -37,7 +37,6 @@ export function render({ model, el }) {
     return s;
   };
   let st = load();
-  const commit = (pairs) => { busy = true; try { for (const [k, v] of pairs) model.set(k, v); model.save_changes(); } finally { busy = false; } };
   const sliders = {};
   const inBox = h("fieldset", {}, h("legend", { text: "Inputs" }));
   for (const [k, label, b] of INPUTS) {
@@ -101,10 +100,7 @@ export function render({ model, el }) {
         + `with several units W_hh·(r⊙h) ≠ r⊙(W_hh·h) as well, and only r_t = 1 makes them agree.`;
     root.setAttribute("data-ready", "1");
   }
-  const keys = ["x_t", "h_prev", "weights", "variant"];
-  const onChange = () => { if (busy) return; st = load(); syncControls(); update(); };
-  keys.forEach((k) => model.on(`change:${k}`, onChange));
   update();
-  return () => keys.forEach((k) => model.off(`change:${k}`, onChange));
+  return listen(["x_t", "h_prev", "weights", "variant"], () => { st = load(); syncControls(); update(); });
 }
 export default { render };

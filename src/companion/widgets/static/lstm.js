@@ -1,6 +1,6 @@
 // LSTM gate explorer (slides 10-12): one unit, every gate a labelled bar.
 import { lstmStep } from "./cells.js";
-import { BOUNDS, bar, checkNum, checkbox, fmt, frame, h, read, slider } from "./ui.js";
+import { BOUNDS, bar, checkNum, checkbox, fmt, frame, h, link, read, slider } from "./ui.js";
 
 const GATES = [["f", "forget gate f_t"], ["i", "input gate i_t"], ["C", "candidate C̃_t"], ["o", "output gate o_t"]];
 const WEIGHTS = ["W_xf", "W_hf", "b_f", "W_xi", "W_hi", "b_i", "W_xC", "W_hC", "b_C", "W_xo", "W_ho", "b_o"];
@@ -31,7 +31,7 @@ const ZERO = Object.fromEntries([...WEIGHTS, ...PEEP].map((k) => [k, 0]));
 
 export function render({ model, el }) {
   const { root, say } = frame(el, "LSTM gate explorer (one unit)");
-  let busy = false;
+  const { commit, listen } = link(model);
   const load = () => {
     const s = {};
     for (const [k, , b] of INPUTS) s[k] = read(model, k, (v) => checkNum(k, v, b), 0, say);
@@ -41,10 +41,6 @@ export function render({ model, el }) {
     return s;
   };
   let st = load();
-  const commit = (pairs) => {
-    busy = true;
-    try { for (const [k, v] of pairs) model.set(k, v); model.save_changes(); } finally { busy = false; }
-  };
 
   // controls
   const inputs = {}, weights = {};
@@ -150,11 +146,8 @@ export function render({ model, el }) {
     });
     root.setAttribute("data-ready", "1");
   }
-  const onChange = () => { if (busy) return; st = load(); syncControls(); update(); };
-  const keys = ["x_t", "h_prev", "C_prev", "weights", "peephole", "presets"];
-  keys.forEach((k) => model.on(`change:${k}`, onChange));
   syncControls();
   update();
-  return () => keys.forEach((k) => model.off(`change:${k}`, onChange));
+  return listen(["x_t", "h_prev", "C_prev", "weights", "peephole", "presets"], () => { st = load(); syncControls(); update(); });
 }
 export default { render };

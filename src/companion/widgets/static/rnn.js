@@ -1,6 +1,6 @@
 // Vanilla RNN cell (slide 5): a_t, h_t = tanh(a_t), o_t, y_hat_t = softmax(o_t).
 import { rnnStep } from "./cells.js";
-import { BOUNDS, bar, checkChoice, checkNum, checkVec, fmt, frame, h, read, select, slider } from "./ui.js";
+import { BOUNDS, bar, checkChoice, checkNum, checkVec, fmt, frame, h, link, read, select, slider } from "./ui.js";
 
 const SCALARS = [["x_t", "x_t (input)", BOUNDS.x, 0.05], ["h_prev", "h_{t-1} (last state)", BOUNDS.h, 0.05],
                  ["U", "U (input weight)", BOUNDS.w, 0.1], ["W", "W (recurrent weight)", BOUNDS.w, 0.1],
@@ -9,7 +9,7 @@ const A = 6;   // the tanh plot spans a in [-A, A]
 
 export function render({ model, el }) {
   const { root, say } = frame(el, "Vanilla RNN cell (one unit, K outputs)");
-  let busy = false;
+  const { commit, listen } = link(model);
   const load = () => {
     const s = {};
     for (const [k, , b] of SCALARS) s[k] = read(model, k, (v) => checkNum(k, v, b), 0, say);
@@ -19,16 +19,15 @@ export function render({ model, el }) {
     return s;
   };
   let st = load();
-  const commit = (k, v) => { busy = true; try { model.set(k, v); model.save_changes(); } finally { busy = false; } };
   const sliders = {};
   const inBox = h("fieldset", {}, h("legend", { text: "Inputs and weights" }));
   for (const [k, label, b, step] of SCALARS) {
     sliders[k] = slider({ label, name: k, min: -b, max: b, step, value: st[k], say,
-      onValue: (v) => { st[k] = v; commit(k, v); update(); } });
+      onValue: (v) => { st[k] = v; commit([[k, v]]); update(); } });
     inBox.append(sliders[k].row);
   }
   const nl = select({ label: "f =", name: "nonlinearity", options: [["tanh", "tanh (slide 5)"], ["relu", "ReLU"]],
-    value: st.nonlinearity, onChange: (v) => { st.nonlinearity = v; commit("nonlinearity", v); update(); } });
+    value: st.nonlinearity, onChange: (v) => { st.nonlinearity = v; commit([["nonlinearity", v]]); update(); } });
   inBox.append(h("div", {}, nl.row));
   const headNote = h("div", { class: "cw-note" });
   inBox.append(headNote);
@@ -89,16 +88,12 @@ export function render({ model, el }) {
     }
     root.setAttribute("data-ready", "1");
   }
-  const keys = ["x_t", "h_prev", "U", "W", "b", "V", "c", "nonlinearity"];
-  const onChange = () => {
-    if (busy) return;
+  update();
+  return listen(["x_t", "h_prev", "U", "W", "b", "V", "c", "nonlinearity"], () => {
     st = load();
     for (const [k] of SCALARS) sliders[k].set(st[k]);
     nl.sel.value = st.nonlinearity;
     update();
-  };
-  keys.forEach((k) => model.on(`change:${k}`, onChange));
-  update();
-  return () => keys.forEach((k) => model.off(`change:${k}`, onChange));
+  });
 }
 export default { render };

@@ -1,7 +1,7 @@
 // Sequence stepper (slide "Naive RNN vs LSTM"): a short sequence through one
 // cell, step by step, with traces of the gates, C_t and h_t over time.
 import { runSequence } from "./cells.js";
-import { BOUNDS, checkChoice, checkMat, checkVec, fmt, frame, h, read, select, slider } from "./ui.js";
+import { BOUNDS, checkChoice, checkMat, checkVec, fmt, frame, h, link, read, select, slider } from "./ui.js";
 
 const SERIES = { rnn: ["h"], lstm: ["f", "i", "o", "C", "h"], gru: ["z", "r", "h"] };
 const LABEL = { f: "f_t", i: "i_t", o: "o_t", C: "C_t", h: "h_t", z: "z_t", r: "r_t", x: "x_t" };
@@ -26,7 +26,8 @@ function weightShapes(kind, peephole, H, D) {
 
 export function render({ model, el }) {
   const { root, say } = frame(el, "Sequence stepper: gates, C_t and h_t over time");
-  let busy = false, timer = null, st = null;
+  const { commit, listen } = link(model);
+  let timer = null, st = null;
   const load = () => {
     const s = {};
     s.kind = read(model, "kind", (v) => checkChoice("kind", v, ["rnn", "lstm", "gru"]), "rnn", say);
@@ -53,7 +54,6 @@ export function render({ model, el }) {
     return s;
   };
   st = load();
-  const commit = (pairs) => { busy = true; try { for (const [k, v] of pairs) model.set(k, v); model.save_changes(); } finally { busy = false; } };
 
   const stop = () => { if (timer) clearInterval(timer); timer = null; playBtn.textContent = "Play"; playBtn.setAttribute("aria-pressed", "false"); };
   const goto = (t) => { st.t = Math.max(1, Math.min(st.T, t)); commit([["t", st.t]]); tSlider.set(st.t); update(); };
@@ -126,11 +126,10 @@ export function render({ model, el }) {
     xSlider.set(st.xs[t - 1][st.feature]);
     root.setAttribute("data-ready", "1");
   }
-  const keys = ["kind", "variant", "peephole", "nonlinearity", "xs", "h0", "C0", "weights", "t", "unit", "feature"];
-  const onChange = () => { if (busy) return; st = load(); buildPickers(); tSlider.set(st.t); update(); };
-  keys.forEach((k) => model.on(`change:${k}`, onChange));
   buildPickers();
   update();
-  return () => { stop(); keys.forEach((k) => model.off(`change:${k}`, onChange)); };
+  const off = listen(["kind", "variant", "peephole", "nonlinearity", "xs", "h0", "C0", "weights", "t", "unit", "feature"],
+    () => { st = load(); buildPickers(); tSlider.set(st.t); update(); });
+  return () => { stop(); off(); };
 }
 export default { render };

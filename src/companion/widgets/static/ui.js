@@ -189,3 +189,21 @@ export function select({ label, name, options, value, onChange }) {
 export function read(model, key, check, fallback, say) {
   try { return check(model.get(key)); } catch (e) { say(`State refused: ${e.message}; using a default.`); return fallback; }
 }
+
+// A widget's two-way link with its model. commit([[key, value], ...]) sets the keys and saves
+// once; listen(keys, onChange), called last in render, runs onChange for a change made elsewhere
+// (Python, another view) but not for the widget's own commits, and returns render's cleanup.
+export function link(model) {
+  let busy = false;
+  return {
+    commit(pairs) {
+      busy = true;
+      try { for (const [k, v] of pairs) model.set(k, v); model.save_changes(); } finally { busy = false; }
+    },
+    listen(keys, onChange) {
+      const handler = () => { if (!busy) onChange(); };
+      keys.forEach((k) => model.on(`change:${k}`, handler));
+      return () => keys.forEach((k) => model.off(`change:${k}`, handler));
+    },
+  };
+}

@@ -1,0 +1,76 @@
+"""Checks for the forward exercises of "The vanilla RNN" (slide 5).
+
+Signatures the exercises ask for (row vectors: one example (n,) or a batch (B, n)):
+
+* ``softmax(o) -> y_hat`` for o of shape (K,) or (B, K)
+* ``rnn_step(x_t, h_prev, U, W, b) -> h_t``: h(t) = tanh(b + W h(t-1) + U x(t))
+
+Each check draws fresh random inputs on every call, compares with companion and names the
+likely slip (see :mod:`companion.checks.core`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..activations import sigmoid, softmax
+from .core import Answer, Exercise, Feedback, Wrong, batches, make_rng, registry, rnn_case, run_check, single, vec
+
+__all__ = ["check_softmax", "check_rnn_step", "CHECKS"]
+
+
+# --------------------------------------------------------------------------- softmax
+
+def check_softmax(fn: Answer, *, seed: int | None = None) -> Feedback:
+    """Check ``softmax(o)``: exp(o_k) / sum_j exp(o_j) over the last axis, stable for large o."""
+    rng = make_rng(seed)
+    cases = [(vec(rng, B, int(rng.integers(3, 7)), 3.0),) for B in (None, 3)]
+    cases.append((np.array([1000.0, 1001.0, 999.0]),))          # overflows exp without the shift
+    ref = lambda o: {"y_hat": softmax(o)}
+    slips = [("subtract the maximum before exp: exp(1000) overflows to inf",
+              lambda o: {"y_hat": np.exp(o) / np.exp(o).sum(-1, keepdims=True)}),
+             ("normalise over the last axis (the classes), not over the whole array",
+              lambda o: {"y_hat": np.exp(o - o.max()) / np.exp(o - o.max()).sum()})]
+    with np.errstate(all="ignore"):
+        return run_check("softmax", fn, cases, single("y_hat"), ref, slips)
+
+
+# --------------------------------------------------------------------------- vanilla RNN step
+
+def check_rnn_step(fn: Answer, *, seed: int | None = None) -> Feedback:
+    """Check ``rnn_step(x_t, h_prev, U, W, b) -> h_t`` (slide 5: h = tanh(b + W h(t-1) + U x(t)))."""
+    rng = make_rng(seed)
+    ref = lambda x, h, U, W, b: {"h_t": np.tanh(b + h @ W.T + x @ U.T)}
+    slips = [("U and W are swapped: W multiplies h(t-1), U multiplies x(t)",
+              lambda x, h, U, W, b: {"h_t": np.tanh(b + h @ U.T + x @ W.T)}
+              if U.shape == W.shape else None),
+             ("the weights are applied untransposed: for row vectors use h @ W.T (or W @ h for one column vector)",
+              lambda x, h, U, W, b: {"h_t": np.tanh(b + h @ W + x @ U)}
+              if U.shape[0] == U.shape[1] else None),
+             ("you returned a(t): apply tanh to get h(t)",
+              lambda x, h, U, W, b: {"h_t": b + h @ W.T + x @ U.T}),
+             ("sigmoid where tanh belongs: h(t) = tanh(a(t))",
+              lambda x, h, U, W, b: {"h_t": sigmoid(b + h @ W.T + x @ U.T)}),
+             ("the bias b is missing", lambda x, h, U, W, b: {"h_t": np.tanh(h @ W.T + x @ U.T)}),
+             ("the recurrent term W h(t-1) is missing", lambda x, h, U, W, b: {"h_t": np.tanh(b + x @ U.T)})]
+    return run_check("vanilla RNN step", fn, batches(rng, rnn_case), single("h_t"), ref, slips)
+
+
+# --------------------------------------------------------------------------- what a test needs
+
+def _softmax(o):
+    e = np.exp(o - o.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _softmax_no_shift(o):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.exp(o) / np.exp(o).sum(axis=-1, keepdims=True)
+
+
+#: the checks of this module: each with a correct answer and hand-written wrong ones
+CHECKS = registry(
+    Exercise(check_softmax, _softmax, (Wrong(_softmax_no_shift, "subtract the maximum"),)),
+    Exercise(check_rnn_step, lambda x, h, U, W, b: np.tanh(b + h @ W.T + x @ U.T),
+             (Wrong(lambda x, h, U, W, b: b + h @ W.T + x @ U.T, "you returned a(t)"),
+              Wrong(lambda x, h, U, W, b: np.tanh(h @ W.T + x @ U.T), "bias b is missing"))),
+)
