@@ -273,7 +273,101 @@ def test_peephole_lines_drawn_dashed():
     fig, ax = _new_ax()
     diagrams.draw_lstm_cell(ax, highlight="peephole", peephole=True)
     dashed = [line for line in ax.lines if line.get_linestyle() not in ("-", "solid")]
-    assert len(dashed) == 3 and all(matplotlib.colors.to_hex(d.get_color()) == HL for d in dashed)
+    # C_{t-1} to the corner above f_t (shared by f_t and i_t), on to f_t, on to i_t; C_t to o_t
+    assert len(dashed) == 4 and all(matplotlib.colors.to_hex(d.get_color()) == HL for d in dashed)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- path extents
+def _is_red(line):
+    return matplotlib.colors.to_hex(line.get_color()) == HL
+
+
+def _gates(ax):
+    """{name: (x of the centre, bottom)} of each layer box, found by the name left of it."""
+    boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch) and p.get_zorder() == 3]
+    gates = {}
+    for t in ax.texts:
+        x, _ = t.get_position()
+        for b in boxes:
+            if t.get_ha() == "right" and b.get_x() - 0.1 == pytest.approx(x):
+                gates[t.get_text()] = (b.get_x() + b.get_width() / 2, b.get_y())
+    return gates
+
+
+def _bus(ax):
+    """y and x-extent of the bus [h_{t-1}, x_t]: the longest horizontal line below the gates,
+    and every horizontal line on it (the plain one, and a red one drawn over it)."""
+    bottom = min(y for _, y in _gates(ax).values())
+    flat = [ln for ln in ax.lines if len(set(ln.get_ydata())) == 1 and ln.get_ydata()[0] < bottom]
+    y = max(flat, key=lambda ln: max(ln.get_xdata()) - min(ln.get_xdata())).get_ydata()[0]
+    return y, [ln for ln in flat if ln.get_ydata()[0] == y]
+
+
+@pytest.mark.parametrize("draw, kw, last_gate", [
+    (diagrams.draw_lstm_cell, {"highlight": "forget"}, "$f_t$"),
+    (diagrams.draw_lstm_cell, {"highlight": "forget", "peephole": True}, "$f_t$"),
+    (diagrams.draw_lstm_cell, {"highlight": "input"}, r"$\tilde C_t$"),
+    (diagrams.draw_lstm_cell, {"highlight": "input", "peephole": True}, r"$\tilde C_t$"),
+    (diagrams.draw_lstm_cell, {"highlight": "output"}, "$o_t$"),
+    (diagrams.draw_gru_cell, {"highlight": "reset"}, "$r_t$"),
+    (diagrams.draw_gru_cell, {"highlight": "update"}, "$z_t$"),
+])
+def test_highlighted_bus_stops_at_the_last_gate_of_its_path(draw, kw, last_gate):
+    """The red part of the shared input line [h_{t-1}, x_t] runs from the inputs to the last
+    gate that reads it on the highlighted path, and no further: forget stops at f_t (not o_t),
+    reset at r_t (not z_t); the line itself, dimmed, still runs on to the last gate of the cell."""
+    fig, (plain, ax) = plt.subplots(1, 2)
+    draw(plain, peephole=True) if kw.get("peephole") else draw(plain)
+    draw(ax, **kw)
+    _, plain_lines = _bus(plain)
+    _, lines = _bus(ax)
+    start = min(min(ln.get_xdata()) for ln in plain_lines)
+    end = max(max(ln.get_xdata()) for ln in plain_lines)
+    red = [ln for ln in lines if _is_red(ln)]
+    assert red, "the bus is not highlighted"
+    assert min(min(ln.get_xdata()) for ln in red) == pytest.approx(start)
+    assert max(max(ln.get_xdata()) for ln in red) == pytest.approx(_gates(ax)[last_gate][0])
+    assert max(max(ln.get_xdata()) for ln in lines) == pytest.approx(end)   # dimmed, on to the end
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("draw, kw", [(diagrams.draw_lstm_cell, {"highlight": h, "peephole": p})
+                                      for h in diagrams.LSTM_HIGHLIGHTS[1:] for p in (False, True)]
+                         + [(diagrams.draw_gru_cell, {"highlight": h})
+                            for h in diagrams.GRU_HIGHLIGHTS[1:]])
+def test_no_red_runs_on_past_its_path(draw, kw):
+    """For every highlight: red on the bus ends at a red gate, and every red line that
+    reaches the bus's height meets red there (no red line runs into a dimmed bus)."""
+    fig, ax = _new_ax()
+    draw(ax, **kw)
+    y, lines = _bus(ax)
+    red_gates = [x for name, (x, _) in _gates(ax).items()
+                 if matplotlib.colors.to_hex(next(t for t in ax.texts if t.get_text() == name)
+                                             .get_color()) == HL]
+    red_bus = [(min(ln.get_xdata()), max(ln.get_xdata())) for ln in lines if _is_red(ln)]
+    for _, x1 in red_bus:
+        assert any(x1 == pytest.approx(g) for g in red_gates), (x1, red_gates)
+    for ln in ax.lines:
+        if _is_red(ln) and ln not in lines:
+            for x, yy in zip(ln.get_xdata(), ln.get_ydata(), strict=True):
+                if yy == pytest.approx(y):
+                    assert any(x0 - 1e-9 <= x <= x1 + 1e-9 for x0, x1 in red_bus), (x, yy)
+    plt.close(fig)
+
+
+def test_lstm_input_peephole_reads_c_from_the_cell_line():
+    """With peepholes, step 2's i_t reads C_{t-1}: the dashed line from the cell line to i_t
+    and the cell line up to its tap are red, f_t's own branch is not."""
+    fig, ax = _new_ax()
+    diagrams.draw_lstm_cell(ax, highlight="input", peephole=True)
+    dashed = [ln for ln in ax.lines if ln.get_linestyle() not in ("-", "solid")]
+    red = [ln for ln in dashed if _is_red(ln)]
+    assert len(red) == 2 and max(max(ln.get_ydata()) for ln in red) == pytest.approx(5.0)
+    cell = [ln for ln in ax.lines if _is_red(ln) and set(ln.get_ydata()) == {5.0}]
+    tap = min(min(ln.get_xdata()) for ln in red)
+    assert len(cell) == 1 and max(cell[0].get_xdata()) == pytest.approx(tap)
+    assert "$C_{t-1}$" in _red_texts(ax) and "$f_t$" not in _red_texts(ax)
     plt.close(fig)
 
 

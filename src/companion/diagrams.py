@@ -15,7 +15,8 @@ slides borrow:
   the GRU's ``h``) is one thick line, the inputs ``h_{t-1}`` and ``x_t`` enter at the bottom
   left, ``h_t`` leaves at the right and at the top, a gate's name stands left of its box.
   ``highlight`` draws one equation's path in red and dims the rest (slide 15's "information
-  flow").
+  flow"); a line shared by several paths (the input bus ``[h_{t-1}, x_t]``, the state line) is
+  red only as far as the last gate of the highlighted path that reads it.
 
 The layouts create and return their own matplotlib ``Figure``; the cell diagrams
 draw on a given ``Axes`` and return it. Bad arguments raise a ValueError
@@ -529,6 +530,18 @@ class _Cell:
     def wire(self, pts, tags, **kw):
         return wire(self.ax, pts, state=self.state(tags), **kw)
 
+    def wire_upto(self, start, end, tags, stops, **kw):
+        """A straight line from ``start`` to ``end`` that the paths in ``tags`` read, where a
+        path in ``stops`` reads it only up to the point ``stops[path]`` (the last gate on that
+        path): with that path highlighted, the whole line is drawn dimmed and the red part,
+        from ``start`` to the stop, over it, so that no red runs on past the path's last gate."""
+        stop = stops.get(self.highlight)
+        if stop is None or self.state(tags) != "highlight":
+            return self.wire([start, end], tags, **kw)
+        self.wire([start, end], set(), **kw)              # no tags: dimmed, in full
+        kw.pop("head", None)
+        return self.wire([start, stop], tags, head=False, **kw)
+
     def layer(self, xy, op, name, tags):
         return layer_box(self.ax, xy, op, name, state=self.state(tags))
 
@@ -544,10 +557,12 @@ class _Cell:
         color = {"normal": BASE, "highlight": HL, "dim": DIM_TEXT}[st]
         self.ax.text(*xy, text, fontsize=fontsize, color=color, zorder=5, **kw)
 
-    def inputs(self, tags, bus_end, bus_tags=None):
-        """h_{t-1} from the left and x_t from below, joined into the bus [h_{t-1}, x_t]."""
+    def inputs(self, tags, bus_end, stops=None):
+        """h_{t-1} from the left and x_t from below, joined into the bus [h_{t-1}, x_t]; a
+        path in ``stops`` reads the bus only up to the x of its last gate, ``stops[path]``."""
         yB = self.Y_BUS
-        self.wire([(self.X_IN, yB), (bus_end, yB)], bus_tags or tags, head=False)
+        self.wire_upto((self.X_IN, yB), (bus_end, yB), tags,
+                       {path: (x, yB) for path, x in (stops or {}).items()}, head=False)
         self.wire([(self.X_X, -1.2), (self.X_X, yB)], tags, head=False)
         self.label((self.X_IN - 0.1, yB - 0.55), "$h_{t-1}$", tags, ha="left")
         self.label((self.X_X + 0.2, -1.1), "$x_t$", tags, ha="left")
@@ -611,15 +626,18 @@ def draw_lstm_cell(ax: Axes, highlight: str | None = None, peephole: bool = Fals
     c = _Cell(ax, highlight, title)
     yC, yB, yG, yM = c.Y_STATE, c.Y_BUS, c.Y_GATE, 3.85
     xf, xi, xg, xo, xt = 2.6, 4.6, 6.4, 8.6, 10.1
+    xp, xpo = 1.6, 7.5                       # where the peepholes tap C_{t-1} and C_t
     cell = {"cell", "update", "output"}
-    # the cell state: the thick line along the top
-    c.wire([(c.X_IN, yC), (xf - 0.28, yC)], {"cell", "forget", "update"}, head=False, lw=3)
+    # the cell state: the thick line along the top; with peepholes the input gate reads
+    # C_{t-1} up to its tap; step 4 reads C_t only up to tanh(C_t)
+    c_prev = {"cell", "forget", "update"} | ({"input"} if peephole else set())
+    c.wire_upto((c.X_IN, yC), (xf - 0.28, yC), c_prev, {"input": (xp, yC)}, head=False, lw=3)
     c.wire([(xf + 0.28, yC), (xg - 0.28, yC)], {"cell", "update"}, head=False, lw=3)
-    c.wire([(xg + 0.28, yC), (c.X_END, yC)], cell, lw=3)
-    c.label((c.X_IN - 0.1, yC + 0.35), "$C_{t-1}$", {"cell", "forget", "update"}, ha="left")
+    c.wire_upto((xg + 0.28, yC), (c.X_END, yC), cell, {"output": (xt, yC)}, lw=3)
+    c.label((c.X_IN - 0.1, yC + 0.35), "$C_{t-1}$", c_prev, ha="left")
     c.label((c.X_END, yC + 0.35), "$C_t$", {"cell", "update"}, ha="right")
-    bus = {"forget", "input", "output"}
-    c.inputs(bus, xo)
+    # the bus [h_{t-1}, x_t], read by each step up to its last gate: f_t; i_t and C~_t; o_t
+    c.inputs({"forget", "input", "output"}, xo, stops={"forget": xf, "input": xg})
     for x0, tags in ((xf, {"forget"}), (xi, {"input"}), (xg, {"input"}), (xo, {"output"})):
         c.wire([(x0, yB), (x0, yG - 0.35)], tags)
     # forget gate -> × on the cell line
@@ -646,13 +664,16 @@ def draw_lstm_cell(ax: Axes, highlight: str | None = None, peephole: bool = Fals
     if peephole:   # slide 12: f and i see C_{t-1}, o sees C_t
         pk = dict(ls=(0, (3, 2)), lw=1.6)
         yp = 3.4
-        c.wire([(1.6, yC), (1.6, yp), (xf - 0.3, yp), (xf - 0.3, yG + 0.36)],
-               {"forget", "peephole"}, **pk)
+        # C_{t-1} down to the corner above f_t, shared by f_t and i_t, then to each of them
+        c.wire([(xp, yC), (xp, yp), (xf - 0.3, yp)], {"forget", "input", "peephole"},
+               head=False, **pk)
+        c.wire([(xf - 0.3, yp), (xf - 0.3, yG + 0.36)], {"forget", "peephole"}, **pk)
         c.wire([(xf - 0.3, yp), (xi - 0.3, yp), (xi - 0.3, yG + 0.36)], {"input", "peephole"}, **pk)
-        c.wire([(7.5, yC), (7.5, yp), (xo - 0.3, yp), (xo - 0.3, yG + 0.36)],
+        c.wire([(xpo, yC), (xpo, yp), (xo - 0.3, yp), (xo - 0.3, yG + 0.36)],
                {"output", "peephole"}, **pk)
-        c.label((1.7, 4.3), "$C_{t-1}$", {"forget", "input", "peephole"}, fontsize=10, ha="left")
-        c.label((7.6, 4.3), "$C_t$", {"output", "peephole"}, fontsize=10, ha="left")
+        c.label((xp + 0.1, 4.3), "$C_{t-1}$", {"forget", "input", "peephole"}, fontsize=10,
+                ha="left")
+        c.label((xpo + 0.1, 4.3), "$C_t$", {"output", "peephole"}, fontsize=10, ha="left")
     return c.finish()
 
 
@@ -673,28 +694,30 @@ def draw_gru_cell(ax: Axes, highlight: str | None = None, title: str | None = No
     yC, yB = c.Y_STATE, 0.8
     yG, yRH, yJ, yOne = 1.9, 3.0, 3.55, 4.2       # gates, r * h, z's junction, 1 - z
     xL, xR, xZ, xN = 0.4, 2.6, 5.4, 8.6            # h_{t-1} down, reset, update, candidate
-    gates = {"update", "reset"}
-    # the state h along the top: × (1 - z_t), + z_t * h_tilde_t
-    c.wire([(c.X_IN, yC), (xZ - 0.28, yC)], {"hidden"}, head=False, lw=3)
+    gates, reads_h = {"update", "reset"}, {"update", "reset", "candidate"}
+    # the state h along the top: × (1 - z_t), + z_t * h_tilde_t; the gates and the candidate
+    # read h_{t-1} from it up to where it turns down the left side
+    c.wire_upto((c.X_IN, yC), (xZ - 0.28, yC), {"hidden"} | reads_h,
+                dict.fromkeys(reads_h, (xL, yC)), head=False, lw=3)
     c.wire([(xZ + 0.28, yC), (xN - 0.28, yC)], {"hidden"}, head=False, lw=3)
     c.wire([(xN + 0.28, yC), (c.X_END, yC)], {"hidden"}, lw=3)
     c.wire([(c.X_OUT, yC), (c.X_OUT, 7.2)], {"hidden"})
-    c.label((c.X_IN - 0.1, yC + 0.35), "$h_{t-1}$", {"hidden", "update", "reset", "candidate"},
-            ha="left")
+    c.label((c.X_IN - 0.1, yC + 0.35), "$h_{t-1}$", {"hidden"} | reads_h, ha="left")
     c.label((c.X_END, yC + 0.35), "$h_t$", {"hidden"}, ha="right")
     c.label((c.X_OUT + 0.15, 6.9), "$h_t$", {"hidden"}, ha="left")
     # h_{t-1} down the left side: to r_t * h_{t-1} and into the gates' bus
-    c.dot((xL, yC), {"update", "reset", "candidate"})
-    c.wire([(xL, yC), (xL, yRH)], {"update", "reset", "candidate"}, head=False)
+    c.dot((xL, yC), reads_h)
+    c.wire([(xL, yC), (xL, yRH)], reads_h, head=False)
     c.wire([(xL, yRH), (xL, yB)], gates, head=False)
     c.dot((xL, yRH), {"candidate"})
     c.wire([(xL, yRH), (xR - 0.28, yRH)], {"candidate"})
-    c.wire([(xL, yB), (xZ, yB)], gates, head=False)
+    # the gates' bus, read by r_t up to its gate and by z_t to the end
+    c.wire_upto((xL, yB), (xZ, yB), gates, {"reset": (xR, yB)}, head=False)
     c.label(((xR + xZ) / 2, yB + 0.1), "$[h_{t-1}, x_t]$", gates, fontsize=10, ha="center",
             va="bottom")
-    # x_t from below: into the bus, and on its own line to the candidate
-    c.wire([(c.X_X, -1.2), (c.X_X, yB)], {"update", "reset", "candidate"}, head=False)
-    c.label((c.X_X + 0.2, -1.1), "$x_t$", {"update", "reset", "candidate"}, ha="left")
+    # x_t from below: into the bus, and on its own line (from y = 0.3) to the candidate
+    c.wire_upto((c.X_X, -1.2), (c.X_X, yB), reads_h, {"candidate": (c.X_X, 0.3)}, head=False)
+    c.label((c.X_X + 0.2, -1.1), "$x_t$", reads_h, ha="left")
     c.dot((c.X_X, 0.3), {"candidate"})
     c.wire([(c.X_X, 0.3), (xN, 0.3), (xN, yG - 0.35)], {"candidate"})
     # reset gate r_t, and r_t * h_{t-1} to the candidate (over the update gate's line)
