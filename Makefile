@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 INSTRUCTOR := $(VENV)/.instructor
 
 .PHONY: help venv instructor assignments test-js test test-package book book-strict serve notebooks sync-notebooks \
-        test-notebooks test-notebooks-alt test-site bench lint lock clean
+        test-notebooks test-notebooks-alt test-notebooks-both test-site bench lint lock clean
 
 help:
 	@echo "make book   build the site (book/_build/html/index.html)"
@@ -59,7 +59,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests scripts benchmarks
 
 # lint first: a style or bug-pattern finding stops the run before the long tests.
-test: lint test-package test-js test-notebooks test-notebooks-alt test-site
+test: lint test-package test-js test-notebooks-both test-site
 
 # ---------------------------------------------------------------- the book
 # Built from the repository root, so the toc points at notebooks/ in place (no copies);
@@ -101,7 +101,7 @@ sync-notebooks: $(STAMP)
 # nbval, strict: every stored text output must equal a fresh run's (cells tagged
 # nbval-ignore-output excepted; tests/nbval_sanitize.cfg masks truly volatile text).
 NBVAL := $(PY) -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	  --nbval-cell-timeout=60 -p no:cacheprovider
+	  --nbval-cell-timeout=120 -p no:cacheprovider
 test-notebooks: $(STAMP)
 	$(PY) scripts/blas_config.py
 	$(NBVAL)
@@ -116,6 +116,12 @@ ALT_ENV := env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=$(ALT_CORETYPE) OPENBLAS_NU
 test-notebooks-alt: $(STAMP)
 	$(ALT_ENV) $(PY) scripts/blas_config.py --threads 1 --coretype $(ALT_CORETYPE)
 	$(ALT_ENV) $(NBVAL)
+
+# Both configurations side by side (what make test runs): the notebooks run on one core each
+# most of the time, so two runs share a 2-core machine; each run's output is printed whole
+# when it ends.
+test-notebooks-both: $(STAMP)
+	$(MAKE) -j2 --output-sync=target test-notebooks test-notebooks-alt
 
 # The built site: browser (every page, no other host, no console error, math rendered;
 # skipped without chromium unless CI is set), links and anchors, launch buttons,

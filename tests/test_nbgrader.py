@@ -29,10 +29,33 @@ if shutil.which("nbgrader", path=str(Path(sys.executable).parent)) is None:
 NBGRADER = str(Path(sys.executable).parent / "nbgrader")
 
 
+# A guard against a hang, not a time budget: autograde runs every chapter in full.
+TIMEOUT_S = 1800
+
+
 def _run(course, *args):
-    r = subprocess.run([NBGRADER, *args], cwd=course, capture_output=True, text=True, timeout=600)
+    r = subprocess.run([NBGRADER, *args], cwd=course, capture_output=True, text=True, timeout=TIMEOUT_S)
     assert r.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}"
     return r
+
+
+def _run_together(jobs):
+    """Run ``nbgrader`` jobs [(course, args), ...] at once (each course has its own gradebook),
+    so that the two autogrades share the machine's cores; assert each succeeded."""
+    # One BLAS/OpenMP thread each: two autogrades side by side then use one core each instead of
+    # four threads contending for two cores (the chapters' outputs do not depend on it).
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    procs = [(args, subprocess.Popen([NBGRADER, *args], cwd=course, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)) for course, args in jobs]
+    try:
+        results = [(args, p.communicate(timeout=TIMEOUT_S), p.returncode) for args, p in procs]
+    finally:
+        for _, p in procs:          # a timeout or an error leaves no autograde running
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    for args, (out, err), rc in results:
+        assert rc == 0, f"nbgrader {' '.join(args)} failed:\n{out}\n{err}"
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +67,20 @@ def graded(tmp_path_factory):
     for nb in NOTEBOOKS:
         shutil.copy(nb, src / nb.name)
     _run(course, "generate_assignment", "ch", "--force")
+    # One copy of the course (with the gradebook generate_assignment wrote) per student, so the
+    # two autogrades can run side by side: each executes every chapter in full.
+    courses = {"instructor": course, "blank": tmp_path_factory.mktemp("course_blank")}
+    shutil.copytree(course, courses["blank"], dirs_exist_ok=True)
     for student, folder in (("instructor", src), ("blank", course / "release" / "ch")):
-        dest = course / "submitted" / student / "ch"
+        dest = courses[student] / "submitted" / student / "ch"
         dest.mkdir(parents=True)
         for nb in NOTEBOOKS:
             shutil.copy(folder / nb.name, dest / nb.name)
-    _run(course, "autograde", "ch", "--create", "--force")
+    _run_together([(courses[s], ["autograde", "ch", "--student", s, "--create", "--force"]) for s in courses])
     from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        scores = {}
-        for student in ("instructor", "blank"):
+    scores = {}
+    for student, where in courses.items():
+        with Gradebook(f"sqlite:///{where / 'gradebook.db'}") as gb:
             for nb in gb.find_submission("ch", student).notebooks:
                 scores[(student, nb.name)] = (nb.score, nb.max_score)
     return course, scores
