@@ -1,21 +1,46 @@
-"""companion.notebook: glue passes a value to myst-nb, does nothing without it, refuses a bad name."""
+"""companion.notebook.glue: writes what myst_nb.glue writes (without importing it), does nothing
+outside a kernel, refuses a bad argument."""
 import sys
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
-from companion.notebook import glue
-
-
-def test_glue_hands_the_value_to_myst_nb(monkeypatch):
-    seen = []
-    import myst_nb
-    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: seen.append((name, value, display)))
-    glue("answer", 42, display=False)
-    assert seen == [("answer", 42, False)]
+from companion.notebook import GLUE_PREFIX, glue
 
 
-def test_glue_without_myst_nb_does_nothing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "myst_nb", None)      # import myst_nb -> ImportError, as in Colab
+def _outputs(source):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source)]
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    return nb.cells[0].outputs
+
+
+def test_glue_writes_what_myst_nb_writes():
+    ours = _outputs("from companion.notebook import glue\nglue('a', 2.5, display=False)\nglue('b', 'x')")
+    theirs = _outputs("from myst_nb import glue\nglue('a', 2.5, display=False)\nglue('b', 'x')")
+    assert ours == theirs
+    assert ours[0]["metadata"]["scrapbook"] == {"name": "a", "mime_prefix": GLUE_PREFIX}
+    assert ours[0]["data"] == {GLUE_PREFIX + "text/plain": "2.5"}
+
+
+def test_glue_does_not_import_myst_nb():
+    outs = _outputs("import sys\nfrom companion.notebook import glue\nglue('a', 1)\nprint('myst_nb' in sys.modules)")
+    assert outs[-1]["text"].strip() == "False"
+
+
+def test_the_prefix_is_myst_nbs():
+    from myst_nb.ext.glue import GLUE_PREFIX as theirs
+    assert GLUE_PREFIX == theirs
+
+
+def test_glue_outside_a_kernel_does_nothing(capsys):
+    assert glue("answer", 42) is None
+    assert capsys.readouterr().out == ""
+
+
+def test_glue_without_ipython_does_nothing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "IPython", None)      # import IPython -> ImportError
     assert glue("answer", 42) is None
 
 
@@ -23,3 +48,8 @@ def test_glue_without_myst_nb_does_nothing(monkeypatch):
 def test_glue_refuses_a_bad_name(name):
     with pytest.raises(ValueError, match="name: expected a non-empty string"):
         glue(name, 1)
+
+
+def test_glue_refuses_a_bad_display():
+    with pytest.raises(ValueError, match="display: expected True or False"):
+        glue("a", 1, display="no")

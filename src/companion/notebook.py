@@ -1,26 +1,39 @@
 """What the chapters share beyond the numerics: putting a computed value into the book's prose.
 
 A number in a chapter's text is never typed by hand: the cell that computes it stores it with
-:func:`glue`, and the markdown shows it with ``{glue:text}`name``` (myst-nb). Outside the
-book's toolchain (Colab, a bare Jupyter), there is nothing to paste into, and :func:`glue` does
-nothing, so the chapters run everywhere.
+:func:`glue`, and the markdown shows it with ``{glue:text}`name``` (myst-nb). :func:`glue` writes
+exactly the output ``myst_nb.glue`` writes (a display output with ``scrapbook`` metadata) but
+without importing myst-nb, whose import costs seconds of every chapter's run. Outside a Jupyter
+kernel (a plain ``python`` run) there is no output to write, and it does nothing.
 """
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["glue"]
+__all__ = ["glue", "GLUE_PREFIX"]
+
+# myst_nb.ext.glue.GLUE_PREFIX: a value stored without being shown has its mime types prefixed,
+# so that no front end displays it (tests/test_notebook_helpers.py checks the two agree).
+GLUE_PREFIX = "application/papermill.record/"
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:
-    """Store ``value`` under ``name`` for the book's prose (``myst_nb.glue``).
+    """Store ``value`` under ``name`` for the book's prose (what ``myst_nb.glue`` stores).
 
-    ``display=False`` keeps it out of the cell's visible output. Without myst-nb installed
-    this does nothing: the value matters only to the built book."""
+    ``display=False`` keeps it out of the cell's visible output."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"name: expected a non-empty string, got {name!r}")
+    if not isinstance(display, bool):
+        raise ValueError(f"display: expected True or False, got {display!r}")
     try:
-        from myst_nb import glue as myst_glue
+        from IPython import get_ipython
+        from IPython.core.formatters import format_display_data
+        from IPython.display import display as ipy_display
     except ImportError:
         return
-    myst_glue(name, value, display=display)
+    if get_ipython() is None:
+        return
+    bundle, metadata = format_display_data(value)
+    prefix = "" if display else GLUE_PREFIX
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
+    ipy_display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
