@@ -140,9 +140,10 @@ class Adam(_Optimizer):
         \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1 - \beta_1^t)}
                     {\sqrt{v_t / (1 - \beta_2^t)} + \epsilon}
 
-    The divisions by 1 − β^t correct the bias of m and v towards their zero start. Every
-    parameter moves by about η per step whatever the size of its gradient: a tiny but
-    consistent gradient still teaches (chapter 5). ``weight_decay`` adds λθ to g (torch's
+    The divisions by 1 − β^t correct the bias of m and v towards their zero start. The division
+    is per parameter: a parameter whose gradient is tiny but steady (one sign, well above
+    ``eps``) still moves by about η per step, while one whose gradient changes sign moves
+    less (chapter 5). ``weight_decay`` adds λθ to g (torch's
     Adam, not AdamW).
     """
 
