@@ -96,6 +96,9 @@ def test_cell_primitives_take_the_state_colour():
     (lambda ax: diagrams.rnn_type_panel(ax, "t", {0}, {4}, 4), "outputs"),
     (lambda ax: diagrams.rnn_type_panel(ax, "t", {0}, {0}, 2, feedback=(1,)), "feedback"),
     (lambda ax: diagrams.rnn_type_panel(ax, "t", {0}, {0}, 0), "n"),
+    (lambda ax: diagrams.rnn_type_panel(ax, "t", {0}, {1}, 2, tokens=(("input", 1, "<s>"),)), "tokens"),
+    (lambda ax: diagrams.rnn_type_panel(ax, "t", {0}, {1}, 2, tokens=(("hidden", 0, "<s>"),)), "tokens"),
+    (lambda ax: diagrams.rnn_type_panel(ax, "t", {0}, {1}, 2, tokens=("<s>",)), "tokens"),
     (lambda ax: diagrams.draw_lstm_cell(ax, highlight="gate"), "highlight"),
     (lambda ax: diagrams.draw_lstm_cell(ax, peephole="yes"), "peephole"),
     (lambda ax: diagrams.draw_gru_cell(ax, highlight="forget"), "highlight"),
@@ -375,4 +378,15 @@ def test_rnn_cell_draws():
     fig, ax = _new_ax()
     diagrams.draw_rnn_cell(ax, title="RNN")
     assert ax.get_title() == "RNN" and len(ax.lines) >= 4
+    plt.close(fig)
+
+
+def test_the_encoder_decoder_panel_shows_its_start_and_end_tokens():
+    import matplotlib.pyplot as plt
+    fig = diagrams.draw_rnn_types()
+    ax = fig.axes[4]
+    texts = {t.get_text(): t.get_position() for t in ax.texts}
+    assert texts["<s>"] == (3, 0)          # the first decoder step reads the start token
+    assert texts["</s>"] == (5, 2)         # the last one writes the end token
+    assert "<s>" not in {t.get_text() for a in fig.axes[:4] for t in a.texts}
     plt.close(fig)

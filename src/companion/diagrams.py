@@ -379,11 +379,14 @@ def draw_unrolled_rnn(T: int = 3) -> Figure:
 
 def rnn_type_panel(ax: Axes, title: str, inputs: Iterable[int], outputs: Iterable[int],
                    n: int, *, feedback: Iterable[int] = (),
-                   labels: Iterable[tuple[str, float]] = ()) -> Axes:
+                   labels: Iterable[tuple[str, float]] = (),
+                   tokens: Iterable[tuple[str, int, str]] = ()) -> Axes:
     """One type of RNN (slide 4) on ``ax``: ``n`` hidden-state boxes chained left to right,
     an input box below each step in ``inputs``, an output box above each step in
     ``outputs``, a dashed arrow from the output of each step in ``feedback`` to the next
-    step, and ``labels`` ``(text, x)`` written under the panel. Returns ``ax``."""
+    step, ``labels`` ``(text, x)`` written under the panel, and ``tokens``
+    ``(role, step, text)`` written in the input or output box of a step (a decoder's start
+    token ``<s>`` and end token ``</s>``). Returns ``ax``."""
     _check_ax(ax)
     n = check_positive_int("n", n)
     steps = {}
@@ -394,6 +397,13 @@ def rnn_type_panel(ax: Axes, title: str, inputs: Iterable[int], outputs: Iterabl
             raise ValueError(f"{name}: expected steps in 0..{n - 1}, got {sorted(bad, key=str)}")
     if any(t + 1 >= n for t in steps["feedback"]):
         raise ValueError(f"feedback: the last step {n - 1} has no next step to feed")
+    tokens = list(tokens)
+    for token in tokens:
+        role, t, text = token if isinstance(token, tuple) and len(token) == 3 else (None, None, None)
+        box_steps = {"input": steps["inputs"], "output": steps["outputs"]}
+        if role not in box_steps or t not in box_steps[role] or not isinstance(text, str):
+            raise ValueError(f"tokens: expected (role, step, text) with role 'input' or 'output' and a "
+                             f"step that has that box, got {token!r}")
     kw = dict(width=0.6, height=0.44)
     for t in range(n):
         box(ax, (t, 1), role="hidden", **kw)
@@ -408,6 +418,8 @@ def rnn_type_panel(ax: Axes, title: str, inputs: Iterable[int], outputs: Iterabl
     for t in steps["feedback"]:
         arrow(ax, (t + 0.3, 2), (t + 0.88, 1.24), color="#555555", lw=0.9, ls="--",
               mutation_scale=8)
+    for role, t, text in tokens:
+        ax.text(t, 0 if role == "input" else 2, text, ha="center", va="center", fontsize=8)
     for text, x in labels:
         ax.text(x, -0.55, text, ha="center", va="top", fontsize=9, style="italic")
     ax.set_title(title, fontsize=10)
@@ -426,8 +438,10 @@ def draw_rnn_types() -> Figure:
     rnn_type_panel(axes[1], "one to many", {0}, {0, 1, 2, 3}, 4, feedback=(0, 1, 2))
     rnn_type_panel(axes[2], "many to one", {0, 1, 2, 3}, {3}, 4)
     rnn_type_panel(axes[3], "many to many (aligned)", {0, 1, 2, 3}, {0, 1, 2, 3}, 4)
-    rnn_type_panel(axes[4], "many to many (encoder–decoder)", {0, 1, 2}, {3, 4, 5}, 6,
-                   feedback=(3, 4), labels=(("encoder", 1), ("decoder", 4)))
+    # The decoder starts from the start token and stops when it writes the end token (chapter 03).
+    rnn_type_panel(axes[4], "many to many (encoder–decoder)", {0, 1, 2, 3}, {3, 4, 5}, 6,
+                   feedback=(3, 4), labels=(("encoder", 1), ("decoder", 4)),
+                   tokens=(("input", 3, "<s>"), ("output", 5, "</s>")))
     for role, label, x0 in (("input", "input $x^{(t)}$", 0.25),
                             ("hidden", "hidden state $h^{(t)}$", 0.4),
                             ("output", r"output $\hat y^{(t)}$", 0.57)):
