@@ -203,3 +203,21 @@ def test_bad_arguments_are_refused_by_name(change, argument):
         args["targets"] = np.zeros(np.shape(args["x"])[:1], dtype=int)
     with pytest.raises(ValueError, match=rf"^{argument}:"):
         truncated_bptt(**args)
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_without_recurrent_weights_no_path_crosses_a_boundary_and_the_cut_changes_nothing(num_layers):
+    """Vanilla RNN with W = 0 in every layer: no gradient flows from one step's state to the step
+    before, so truncation has nothing to cut and the truncated gradients are the full ones. (Not
+    so for the LSTM and GRU: C(t-1) and h(t-1) reach the next step also past the weights.)"""
+    layer, head = make("RNN", num_layers=num_layers)
+    for n in range(num_layers):
+        layer.params[f"weight_hh_l{n}"][...] = 0.0
+    x, y = data(9, 2)
+    L, g, hg, _ = full(layer, head, x, y)
+    r = truncated_bptt(layer, head, x, y, k=2)
+    assert abs(r.loss - L) <= 1e-12 * L
+    for name in g:
+        assert rel(r.grads[name], g[name]) <= 1e-12, name
+    for name in hg:
+        assert rel(r.head_grads[name], hg[name]) <= 1e-12, name

@@ -10,9 +10,9 @@ activation of the forward pass, so it keeps them all: for the vanilla RNN of sli
 
 that is a(t) and h(t) for every t, 2 T H floats per sequence: memory that grows with T.
 
-Truncated BPTT with a window of k steps (regular truncation; Williams & Peng's BPTT(k, k);
-d2l §9.7) cuts the sequence into chunks x(1..k), x(k+1..2k), ... (the last one may be
-shorter) and runs forward and backward on one chunk at a time:
+Truncated BPTT with a window of k steps (regular truncation, d2l §9.7; Williams & Peng's
+BPTT(h; h') with h = h' = k) cuts the sequence into chunks x(1..k), x(k+1..2k), ... (the last
+one may be shorter) and runs forward and backward on one chunk at a time:
 
 * **forward, carried:** the last state of a chunk is the first state of the next, so every
   h(t), o(t) and L(t) is exactly what the full forward pass computes;
@@ -33,7 +33,9 @@ only when s and t lie in the same chunk (t <= s). The terms of the full gradient
 a boundary are gone; the output head's gradients (V, c) need no path through time and are
 exact. With k >= T there is one chunk and the result *is* full BPTT.
 
-Only the activations of one chunk are kept at a time: memory grows with k, not with T.
+Only the activations of one chunk are kept at a time: memory grows with k, not with T. The
+price: the loss of a step never reaches an input of an earlier chunk, so no gradient rewards
+keeping information for k steps or more.
 """
 from __future__ import annotations
 
