@@ -17,11 +17,20 @@ def _outputs(source):
 
 
 def test_glue_writes_what_myst_nb_writes():
-    ours = _outputs("from companion.notebook import glue\nglue('a', 2.5, display=False)\nglue('b', 'x')")
-    theirs = _outputs("from myst_nb import glue\nglue('a', 2.5, display=False)\nglue('b', 'x')")
+    ours = _outputs("from companion.notebook import glue\nglue('a', 2.5, display=False)\nglue('b', [1, 2])")
+    theirs = _outputs("from myst_nb import glue\nglue('a', 2.5, display=False)\nglue('b', [1, 2])")
     assert ours == theirs
     assert ours[0]["metadata"]["scrapbook"] == {"name": "a", "mime_prefix": GLUE_PREFIX}
     assert ours[0]["data"] == {GLUE_PREFIX + "text/plain": "2.5"}
+
+
+def test_glue_stores_numpy_scalars_as_numbers_and_strings_without_quotes():
+    outs = _outputs("import numpy as np\nfrom companion.notebook import glue\n"
+                    "glue('a', np.float64(0.25), display=False)\nglue('b', np.int64(3))\n"
+                    "glue('c', np.array(1.5))\nglue('d', '2.3 to 5.2', display=False)")
+    data = [next(iter(o["data"].values())) for o in outs]
+    assert data == ["0.25", "3", "1.5", "2.3 to 5.2"]
+    assert [o["metadata"]["scrapbook"]["name"] for o in outs] == ["a", "b", "c", "d"]
 
 
 def test_glue_does_not_import_myst_nb():

@@ -1,7 +1,6 @@
 """The generated tasks (shapes, labels right by construction, seeded) and the training loop."""
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -121,7 +120,7 @@ def test_split():
 torch = pytest.importorskip("torch")
 
 
-def test_fit_reduces_loss_quickly_and_is_seeded():
+def test_fit_reduces_loss_and_is_seeded():
     from companion import training
     d = tasks.recall_task(128, 3, seed=0)
 
@@ -130,9 +129,8 @@ def test_fit_reduces_loss_quickly_and_is_seeded():
         h = training.fit(m, d.x, d.y, epochs=8, batch_size=32, lr=0.03, progress=False, seed=1)
         return m, h
 
-    t0 = time.perf_counter()
+    # No wall-clock assertion: these machines are shared (speed is benchmarks/' business).
     m, h = run()
-    assert time.perf_counter() - t0 < 5
     assert h[-1]["loss"] < 0.5 * h[0]["loss"]
     assert training.accuracy(m, d.x, d.y) > 0.9
     _, h2 = run()

@@ -20,7 +20,10 @@ GLUE_PREFIX = "application/papermill.record/"
 def glue(name: str, value: Any, display: bool = True) -> None:
     """Store ``value`` under ``name`` for the book's prose (what ``myst_nb.glue`` stores).
 
-    ``display=False`` keeps it out of the cell's visible output."""
+    ``display=False`` keeps it out of the cell's visible output. Two differences from
+    ``myst_nb.glue``, both so that ``{glue:text}`` shows what a reader expects: a numpy scalar
+    is stored as the Python number it holds (its repr ``np.float64(0.5)`` would defeat a format
+    spec such as ``:.2f``), and a string is stored as itself, without the quotes of its repr."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"name: expected a non-empty string, got {name!r}")
     if not isinstance(display, bool):
@@ -33,7 +36,12 @@ def glue(name: str, value: Any, display: bool = True) -> None:
         return
     if get_ipython() is None:
         return
-    bundle, metadata = format_display_data(value)
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():   # a numpy scalar or 0-d array
+        value = value.item()
+    if isinstance(value, str):
+        bundle, metadata = {"text/plain": value}, {}
+    else:
+        bundle, metadata = format_display_data(value)
     prefix = "" if display else GLUE_PREFIX
     metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
     ipy_display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)

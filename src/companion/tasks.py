@@ -15,6 +15,11 @@ generator                 RNN type (slide 4)  what must be learnt
 :func:`ner_task`          many to many        a tag per word: O, PER or LOC
 :func:`melody_task`       one to many         a whole tune from its first note
 ========================  ==================  ==========================================
+
+A test set must hold what training did not: :func:`held_out_split` splits a task by a rule
+on its sequences (held-out combinations, e.g. every review whose opinion is "... not
+great", see :func:`opinion_cores`), keeps each distinct sequence once, and guarantees
+that no test sequence occurs in training, token for token (:func:`shared_sequences` is 0).
 """
 from __future__ import annotations
 
@@ -23,10 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["Task", "recall_task", "adding_problem", "sentiment_task", "motif_task", "ner_task",
            "melody_task", "SENTIMENT_VOCAB", "POSITIVE", "NEGATIVE", "MAJOR", "MINOR", "DNA", "NER_VOCAB",
-           "NER_TAGS", "decode"]
+           "NER_TAGS", "NER_CONTEXT_TEMPLATES", "decode", "unique", "shared_sequences", "held_out_split",
+           "opinion_cores"]
 
 
 @dataclass
@@ -45,18 +52,93 @@ class Task:
     def __len__(self) -> int:
         return len(self.x)
 
+    def take(self, index: slice | np.ndarray | Sequence[int]) -> Task:
+        """The sequences at ``index`` (a slice, integer indices or a boolean mask of length n),
+        with the per-sequence entries of ``info`` taken alike."""
+        n = len(self.x)
+        return Task(self.x[index], self.y[index], self.vocab, self.classes,
+                    {k: v[index] if isinstance(v, np.ndarray) and v.ndim and len(v) == n else v
+                     for k, v in self.info.items()})
+
     def split(self, n_train: int) -> tuple[Task, Task]:
-        """(train, test): the first n_train sequences and the rest."""
-        def part(sl):
-            return Task(self.x[sl], self.y[sl], self.vocab, self.classes,
-                        {k: v[sl] if isinstance(v, np.ndarray) and len(v) == len(self.x) else v
-                         for k, v in self.info.items()})
-        return part(slice(0, n_train)), part(slice(n_train, None))
+        """(train, test): the first n_train sequences and the rest.
+
+        Nothing keeps a sequence of the test part out of the train part: for a test set,
+        use :func:`held_out_split`."""
+        return self.take(slice(0, n_train)), self.take(slice(n_train, None))
 
 
 def decode(tokens: Iterable[int | np.integer], vocab: Sequence[str]) -> str:
     """The words of a token sequence, joined by spaces."""
     return " ".join(vocab[int(t)] for t in tokens)
+
+
+def _rows(task: Task) -> list[bytes]:
+    """Each sequence's tokens as bytes: equal exactly when the sequences are equal, token for token."""
+    x = np.asarray(task.x)
+    x = np.ascontiguousarray(x, dtype=np.int64 if np.issubdtype(x.dtype, np.integer) else np.float64)
+    return [row.tobytes() for row in x.reshape(len(x), int(np.prod(x.shape[1:])))]
+
+
+def _check_task(name: str, task: Any) -> Task:
+    if not isinstance(task, Task):
+        raise ValueError(f"{name}: expected a Task, got {type(task).__name__}")
+    return task
+
+
+def unique(task: Task) -> Task:
+    """Each distinct sequence (its tokens ``x``) once, at its first occurrence, in the order
+    of first occurrences. Generators draw with replacement, so a data set of n sequences
+    may hold far fewer distinct ones."""
+    task = _check_task("task", task)
+    seen: set[bytes] = set()
+    keep = []
+    for k, row in enumerate(_rows(task)):
+        if row not in seen:
+            seen.add(row)
+            keep.append(k)
+    return task.take(np.array(keep, dtype=np.int64))
+
+
+def shared_sequences(train: Task, test: Task) -> int:
+    """How many sequences of ``test`` also occur in ``train``, token for token (their ``x``).
+
+    A test sequence that the model was trained on measures memory, not generalisation:
+    for a test set this count must be 0."""
+    train, test = _check_task("train", train), _check_task("test", test)
+    if train.x.shape[1:] != test.x.shape[1:]:
+        raise ValueError(f"test: sequences of shape {test.x.shape[1:]} cannot be compared with "
+                         f"train's {train.x.shape[1:]}")
+    seen = set(_rows(train))
+    return sum(row in seen for row in _rows(test))
+
+
+def held_out_split(task: Task, test: ArrayLike) -> tuple[Task, Task]:
+    """(train, test) by a rule: ``test`` is a boolean mask (n,) that marks the held-out sequences.
+
+    The mask comes from a rule on the sequences that training must not see (held-out
+    combinations: every review whose opinion is "... not great", every tune from a given
+    first note), so the test measures what carries over to them. Both parts keep each
+    distinct sequence once (:func:`unique`), and a test sequence that also occurs among the
+    training sequences is dropped (possible when the rule does not depend on ``x`` alone),
+    so ``shared_sequences(train, test) == 0`` always. Both parts must be non-empty.
+    """
+    task = _check_task("task", task)
+    mask = np.asarray(test)
+    if mask.dtype != bool or mask.shape != (len(task),):
+        raise ValueError(f"test: expected a boolean mask of shape ({len(task)},), "
+                         f"got {mask.dtype} of shape {mask.shape}")
+    if mask.all() or not mask.any():
+        raise ValueError(f"test: the mask marks {int(mask.sum())} of {len(task)} sequences; "
+                         "both parts must be non-empty")
+    train_part = unique(task.take(~mask))
+    test_part = unique(task.take(mask))
+    seen = set(_rows(train_part))
+    test_part = test_part.take(np.array([row not in seen for row in _rows(test_part)], dtype=bool))
+    for name, part in (("train", train_part), ("test", test_part)):
+        if len(part) == 0:
+            raise ValueError(f"test: the {name} part is empty (mask marks {int(mask.sum())} of {len(task)})")
+    return train_part, test_part
 
 
 def _check_n(n):
@@ -167,6 +249,25 @@ def sentiment_task(n: int, length: int = 12, p_not: float = 0.5, p_but: float = 
                 {"opinions": n_opinions, "last_negated": last_negated})
 
 
+def opinion_cores(task: Task) -> np.ndarray:
+    """The opinion of each review of :func:`sentiment_task`, without its opening and closing
+    phrases: "[not] ADJ" or "[not] ADJ but [not] ADJ", e.g. "good but not great". Shape (n,),
+    strings. Two reviews with the same core differ only in words that do not change the label,
+    so a test review whose core occurs in training is nearly a training review: a held-out
+    test holds out whole cores (:func:`held_out_split`)."""
+    task = _check_task("task", task)
+    if list(task.vocab) != SENTIMENT_VOCAB:
+        raise ValueError("task: expected a task of sentiment_task (its vocabulary is SENTIMENT_VOCAB)")
+    adjectives = set(POSITIVE + NEGATIVE)
+    cores = []
+    for row in task.x:
+        words = [task.vocab[t] for t in row if t != 0]
+        at = [k for k, w in enumerate(words) if w in adjectives]
+        start = at[0] - (at[0] > 0 and words[at[0] - 1] == "not")
+        cores.append(" ".join(words[start:at[-1] + 1]))
+    return np.array(cores, dtype=object)
+
+
 # --------------------------------------------------------------------------- DNA
 
 DNA = ["A", "C", "G", "T"]
@@ -206,28 +307,78 @@ _TEMPLATES = [  # (words, tag of each slot): P a person slot, L a place slot
 ]
 NER_VOCAB = ["<pad>"] + sorted({w for t in _TEMPLATES for w in t.split() if w not in "PL"}) \
     + _PER + _LOC + _AMBIG
+#: Templates in which a name's tag is often decided only by the words *after* it: "P is very
+#: kind" and "L is very far" (four adjectives for people, four for places), alone or after
+#: "i think", "maybe", "we know". The words before the name are the same for a person and a
+#: place; the last word decides. The first five templates are decided by the words before.
+NER_CONTEXT_TEMPLATES = [
+    "i met P in L", "we visited L with P", "the trip to L was long", "from L to L by train",
+    "we met P and P in L",
+] + [f"{before}{slot} is very {adjective}"
+     for before in ("", "i think ", "maybe ", "we know ")
+     for slot, adjectives in (("P", ("kind", "funny", "tall", "young")), ("L", ("far", "cold", "big", "sunny")))
+     for adjective in adjectives]
 
 
-def ner_task(n: int, length: int = 8, p_ambiguous: float = 0.3, seed: int = 0) -> Task:
+def _left_decides(templates):
+    """For each template, for each slot position: do the words before the slot decide its kind?
+
+    They do when every template with the same words before that position (earlier slots
+    written as P or L) has the same kind of slot there."""
+    kinds: dict[tuple[str, ...], set[str]] = {}
+    for t in templates:
+        words = t.split()
+        for k, w in enumerate(words):
+            if w in ("P", "L"):
+                kinds.setdefault(tuple(words[:k]), set()).add(w)
+    return [[len(kinds[tuple(t.split()[:k])]) == 1 if w in ("P", "L") else True
+             for k, w in enumerate(t.split())] for t in templates]
+
+
+def ner_task(n: int, length: int = 8, p_ambiguous: float = 0.3, seed: int = 0,
+             templates: Sequence[str] | None = None) -> Task:
     """Named-entity-style tagging, many to many: one tag (O, PER, LOC) per word.
 
-    Sentences come from templates with person slots and place slots. A slot is filled
+    Sentences come from templates with person slots P and place slots L. A slot is filled
     with a name of its kind, or (with probability ``p_ambiguous``) with "jordan" or
     "georgia", which are people in a person slot and places in a place slot: their tag
     depends on the words around them, sometimes only on words that come *after* them
     ("jordan is very kind" versus "jordan is very far"). Right-padded with <pad> (tag -100,
     ignored by the loss) to ``length``.
+
+    ``templates``: None for the default set (vocabulary :data:`NER_VOCAB`), or a list such
+    as :data:`NER_CONTEXT_TEMPLATES` (the vocabulary is then built from it). ``info``:
+    "ambiguous" (n, length) the jordan/georgia slots; "right_context" (n, length) the slots
+    whose kind the words before them do not decide (another template has the same words
+    before a slot of the other kind); "template" (n,) the index of each sentence's template.
     """
     n = _check_n(n)
+    if templates is None:
+        templates, vocab = _TEMPLATES, NER_VOCAB
+    else:
+        if (isinstance(templates, str) or not templates
+                or not all(isinstance(t, str) and t.split() for t in templates)):
+            raise ValueError(f"templates: expected a non-empty list of non-empty strings, got {templates!r}")
+        names = set(_PER + _LOC + _AMBIG)
+        clash = sorted({w for t in templates for w in t.split()} & names)
+        if clash:
+            raise ValueError(f"templates: names must be slots P or L, not words: {clash}")
+        vocab = ["<pad>"] + sorted({w for t in templates for w in t.split() if w not in ("P", "L")}) \
+            + _PER + _LOC + _AMBIG
+    longest = max(len(t.split()) for t in templates)
+    if int(length) != length or length < longest:
+        raise ValueError(f"length: {length} is shorter than a template ({longest} words)")
+    left = _left_decides(templates)
     rng = np.random.default_rng(seed)
-    idx = {w: k for k, w in enumerate(NER_VOCAB)}
+    idx = {w: k for k, w in enumerate(vocab)}
     x = np.zeros((n, length), np.int64)
     y = np.full((n, length), -100, np.int64)
     ambiguous = np.zeros((n, length), bool)
+    right_context = np.zeros((n, length), bool)
+    which = np.empty(n, np.int64)
     for k in range(n):
-        words = _TEMPLATES[rng.integers(len(_TEMPLATES))].split()
-        if len(words) > length:
-            raise ValueError(f"length: {length} is shorter than a template ({len(words)} words)")
+        which[k] = rng.integers(len(templates))
+        words = templates[which[k]].split()
         for t, w in enumerate(words):
             if w in ("P", "L"):
                 amb = rng.random() < p_ambiguous
@@ -235,10 +386,12 @@ def ner_task(n: int, length: int = 8, p_ambiguous: float = 0.3, seed: int = 0) -
                 x[k, t] = idx[pool[rng.integers(len(pool))]]
                 y[k, t] = NER_TAGS.index("PER" if w == "P" else "LOC")
                 ambiguous[k, t] = amb
+                right_context[k, t] = not left[which[k]][t]
             else:
                 x[k, t] = idx[w]
                 y[k, t] = 0
-    return Task(x, y, NER_VOCAB, NER_TAGS, {"ambiguous": ambiguous})
+    return Task(x, y, vocab, NER_TAGS, {"ambiguous": ambiguous, "right_context": right_context,
+                                        "template": which})
 
 
 # --------------------------------------------------------------------------- melody
