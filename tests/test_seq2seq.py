@@ -138,13 +138,20 @@ def test_batched_decoding_equals_one_sequence_at_a_time():
 
 
 def test_free_running_equals_teacher_forcing_when_every_prediction_is_right():
-    enc, dec, head = model(seed=4)
-    src = tokens((3, 5))
-    out = greedy_decode(enc, dec, head, src, start=START, end=END, max_len=4)
-    for b in np.flatnonzero(out.stopped):                          # feed its own output back as the target
+    enc, dec, head = model(seed=6)
+    for p in (*enc.params.values(), *dec.params.values()):
+        p *= 4.0                                                   # livelier: some stop, some are cut
+    src = tokens((5, 40), seed=2)
+    out = greedy_decode(enc, dec, head, src, start=START, end=END, max_len=6)
+    assert out.stopped.any() and not out.stopped.all()             # both cases are exercised
+    for b in range(src.shape[1]):                                  # feed its own output back as the target
         tgt = out.tokens[b][:, None]
         _, o = teacher_forced_loss(enc, dec, head, src[:, [b]], tgt, start=START, end=END, backward=False)
-        assert o.argmax(-1)[:, 0].tolist() == [*out.tokens[b].tolist(), END]
+        written = o.argmax(-1)[:, 0].tolist()                      # T_y + 1 tokens, teacher-forced
+        if out.stopped[b]:
+            assert written == [*out.tokens[b].tolist(), END]
+        else:                                                      # cut at max_len: no </s> to compare
+            assert written[:-1] == out.tokens[b].tolist()
 
 
 def test_encoder_decoder_trains_and_owns_its_parameters():
