@@ -57,8 +57,8 @@ FIGURE_REPR = re.compile(r"<Figure size [^>]*>")
 SCRIPT = re.compile(r"<script[^>]*>.*?</script>", re.DOTALL)
 
 def compared_text(cell):
-    """The text of a code cell's outputs that nbval compares: stream, text/plain, and text/html
-    without its scripts (the widgets' code and embedded state)."""
+    """The text of a code cell's outputs that nbval compares: stream, text/plain, text/html
+    without its scripts (the widgets' code and embedded state), and glued values."""
     parts = []
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream":
@@ -66,7 +66,9 @@ def compared_text(cell):
         elif "data" in out:
             parts.append(out["data"].get("text/plain", ""))
             parts.append(SCRIPT.sub("", out["data"].get("text/html", "")))
-    return "".join(parts)
+            # a value glued without display (companion.notebook.glue) is compared too
+            parts.append(out["data"].get("application/papermill.record/text/plain", ""))
+    return "\n".join(parts)
 
 
 def _names(source, kind):
