@@ -56,16 +56,18 @@ __all__ = ["TruncatedBPTT", "truncated_bptt"]
 class TruncatedBPTT:
     """What :func:`truncated_bptt` returns.
 
-    loss: L = sum over t of L(t) (averaged over the sequences, as ``OutputHead.loss``), the
-        same number as one forward pass over the whole sequence gives.
-    grads: the layer's gradients, summed over the chunks (keys and shapes of ``layer.params``).
-    head_grads: the head's gradients ``{"V": ..., "c": ...}``, summed over the chunks (exact).
-    state: the final state after the last step (``h_n``, or ``(h_n, c_n)`` for an LSTM),
-        ready to be carried into what follows.
-    chunks: how many chunks the sequence was cut into, ceil(T / k).
-    stored_floats: the most activation floats the layer held at once for a backward pass:
-        the total size of ``layer.traces`` after a chunk's forward (for the vanilla RNN
-        a(t) and h(t) of every step of the chunk, 2 k B H), the largest over the chunks.
+    - ``loss``: L = sum over t of L(t) (averaged over the sequences, as ``OutputHead.loss``),
+      the same number as one forward pass over the whole sequence gives.
+    - ``grads``: the layer's gradients, summed over the chunks (keys and shapes of
+      ``layer.params``).
+    - ``head_grads``: the head's gradients ``{"V": ..., "c": ...}``, summed over the chunks
+      (exact).
+    - ``state``: the final state after the last step (``h_n``, or ``(h_n, c_n)`` for an LSTM),
+      ready to be carried into what follows.
+    - ``chunks``: how many chunks the sequence was cut into, ceil(T / k).
+    - ``stored_floats``: the most activation floats the layer held at once for a backward
+      pass: the total size of ``layer.traces`` after a chunk's forward (for the vanilla RNN
+      a(t) and h(t) of every step of the chunk, 2 k B H), the largest over the chunks.
     """
 
     loss: float
@@ -93,13 +95,15 @@ def truncated_bptt(layer: RNN | LSTM | GRU, head: OutputHead, x: ArrayLike, targ
                    k: int, state: Any = None) -> TruncatedBPTT:
     r"""Loss and truncated-BPTT gradients of ``head(layer(x))`` with a window of ``k`` steps.
 
-    layer: a companion ``RNN``, ``LSTM`` or ``GRU`` (time-major, one direction: truncation
-        runs forward in time).
-    head: the ``OutputHead`` o(t) = c + V h(t), y_hat(t) = softmax(o(t)) on the layer's output.
-    x: (T, D) one sequence, or (T, B, D) a batch. targets: (T,) or (T, B) class indices.
-    k: the window, a positive integer; the chunks are steps 1..k, k+1..2k, ... and
-        k >= T gives one chunk: full BPTT.
-    state: the initial state, as the layer takes it (None: zeros).
+    - ``layer``: a companion ``RNN``, ``LSTM`` or ``GRU`` (time-major, one direction:
+      truncation runs forward in time).
+    - ``head``: the ``OutputHead`` o(t) = c + V h(t), y_hat(t) = softmax(o(t)) on the layer's
+      output.
+    - ``x``: (T, D) one sequence, or (T, B, D) a batch; ``targets``: (T,) or (T, B) class
+      indices.
+    - ``k``: the window, a positive integer; the chunks are steps 1..k, k+1..2k, ... and
+      k >= T gives one chunk: full BPTT.
+    - ``state``: the initial state, as the layer takes it (None: zeros).
 
     Each chunk runs ``layer.forward`` from the previous chunk's final state, ``head``,
     ``head.loss``, ``head.backward`` and ``layer.backward`` (public API only); the gradient

@@ -346,7 +346,7 @@ def ner_task(n: int, length: int = 8, p_ambiguous: float = 0.3, seed: int = 0,
     ("jordan is very kind" versus "jordan is very far"). Right-padded with <pad> (tag -100,
     ignored by the loss) to ``length``.
 
-    ``templates``: None for the default set (vocabulary :data:`NER_VOCAB`), or a list such
+    ``templates``: None for the default set (vocabulary ``NER_VOCAB``), or a list such
     as :data:`NER_CONTEXT_TEMPLATES` (the vocabulary is then built from it). ``info``:
     "ambiguous" (n, length) the jordan/georgia slots; "right_context" (n, length) the slots
     whose kind the words before them do not decide (another template has the same words
