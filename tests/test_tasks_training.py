@@ -190,7 +190,7 @@ def _numpy_model(kind="rnn", H=4, K=2, seed=0):
                                           ("all", "mse"), ("last", "mse")])
 def test_forward_backward_gradients_are_finite_differences(kind, output, loss):
     from companion import numerical_grad
-    from companion.training import forward_backward
+    from companion.numpy_training import forward_backward
     layer, head = _numpy_model(kind, K=2)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5, 3, 2))                                  # (T, B, D)
@@ -209,7 +209,7 @@ def test_forward_backward_gradients_are_finite_differences(kind, output, loss):
 
 def test_train_numpy_sgd_step_and_clipping():
     from companion.optim import SGD
-    from companion.training import forward_backward, train_numpy
+    from companion.numpy_training import forward_backward, train_numpy
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((6, 4, 2)), rng.integers(0, 2, (6, 4))
     layer, head = _numpy_model()
@@ -227,7 +227,7 @@ def test_train_numpy_sgd_step_and_clipping():
 
 def test_train_numpy_learns_and_is_seeded():
     from companion.optim import Adam
-    from companion.training import train_numpy
+    from companion.numpy_training import train_numpy
 
     def run():
         rng = np.random.default_rng(1)
@@ -248,7 +248,7 @@ def test_train_numpy_learns_and_is_seeded():
 def test_train_numpy_refuses_bad_input_naming_it():
     import companion
     from companion.optim import Adam
-    from companion.training import forward_backward, train_numpy
+    from companion.numpy_training import forward_backward, train_numpy
     layer, head = _numpy_model()
     x, y = np.zeros((3, 2, 2)), np.zeros((3, 2), dtype=int)
     opt = Adam({**layer.params, **head.params})
