@@ -108,6 +108,11 @@ def test_cell_bound_holds_and_is_reached():
         assert (np.abs(tr["C"]) <= cell_bound(t, f_max=f_max)).all()
         assert (np.abs(tr["C"]) <= 1.0 / (1.0 - f_max)).all()
     np.testing.assert_allclose(cell_bound([0, 1, 2], C0=-2.0, f_max=0.5), [2.0, 2.0, 2.0])   # 1/(1 - 0.5) = 2
+    # from any |C_0| <= 1 / (1 - f_max) the bound never exceeds 1 / (1 - f_max), and tends to it
+    t = np.arange(0, 200)
+    for C0 in (0.0, 3.0, 10.0):
+        b = cell_bound(t, C0=C0, f_max=0.9)
+        assert (b <= 10.0 + 1e-12).all() and b[-1] == pytest.approx(10.0)
 
 
 @pytest.mark.parametrize("call, match", [

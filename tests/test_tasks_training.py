@@ -208,8 +208,8 @@ def test_forward_backward_gradients_are_finite_differences(kind, output, loss):
 
 
 def test_train_numpy_sgd_step_and_clipping():
-    from companion.optim import SGD
     from companion.numpy_training import forward_backward, train_numpy
+    from companion.optim import SGD
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((6, 4, 2)), rng.integers(0, 2, (6, 4))
     layer, head = _numpy_model()
@@ -226,8 +226,8 @@ def test_train_numpy_sgd_step_and_clipping():
 
 
 def test_train_numpy_learns_and_is_seeded():
-    from companion.optim import Adam
     from companion.numpy_training import train_numpy
+    from companion.optim import Adam
 
     def run():
         rng = np.random.default_rng(1)
@@ -247,8 +247,8 @@ def test_train_numpy_learns_and_is_seeded():
 
 def test_train_numpy_refuses_bad_input_naming_it():
     import companion
-    from companion.optim import Adam
     from companion.numpy_training import forward_backward, train_numpy
+    from companion.optim import Adam
     layer, head = _numpy_model()
     x, y = np.zeros((3, 2, 2)), np.zeros((3, 2), dtype=int)
     opt = Adam({**layer.params, **head.params})

@@ -153,9 +153,12 @@ def cell_bound(t: ArrayLike, C0: float = 0.0, f_max: float = 1.0) -> np.ndarray:
         |C_t| < f_{max}^t |C_0| + \frac{1 - f_{max}^t}{1 - f_{max}}
         \;\xrightarrow{t \to \infty}\; \frac{1}{1 - f_{max}} \quad (f_{max} < 1).
 
-    The cell can grow at most linearly (a ramp); it stays bounded only while every forget
-    gate stays below some :math:`f_{max} < 1`. t: steps (>= 0, any shape); C0: the start
-    :math:`|C_0|`; f_max: in (0, 1].
+    The cell can grow at most linearly (a ramp). Forget gates that all stay at or below some
+    :math:`f_{max} < 1` guarantee a bounded cell (below :math:`1 / (1 - f_{max})` at every step
+    when :math:`|C_0| \le 1 / (1 - f_{max})`, e.g. from :math:`C_0 = 0`); they are not needed
+    for it (a cell that is hardly written to stays bounded with :math:`f_t` near 1 too).
+    These bounds hold for the tanh candidate of slide 10, not for an unbounded one such as ReLU.
+    t: steps (>= 0, any shape); C0: the start :math:`|C_0|`; f_max: in (0, 1].
     """
     t = as_real_array("t", t, np.float64)
     if (t < 0).any():
