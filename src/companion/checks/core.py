@@ -24,6 +24,16 @@ rtol 1e-6, atol 1e-8). At the first case that differs the feedback lists the dif
 as a hint, the first slip whose outputs all match the student's. A missing implementation, a
 crash or a result of the wrong form becomes feedback, never a traceback.
 
+**What a student's function cannot do to the check.** The reference answer and the slips are
+computed first, each on its own deep copy of the case, and the student's function gets another
+copy: changing the models or arrays it is handed (zeroing a layer's weights, say) changes
+nothing the check compares with. It runs under a time limit (:data:`TIME_LIMIT_S`, with
+``SIGALRM`` where the check runs in the main thread, as in a notebook): an endless loop is
+stopped and reported. Every exception it raises, ``SystemExit`` included, becomes feedback
+(``KeyboardInterrupt`` still interrupts). :func:`run_check` holds its own references to
+:func:`compare` and :func:`matches`: replacing them in ``companion.checks`` or here from a
+notebook does not change a verdict.
+
 **The registries.** Every topic module ``companion.checks.<topic>`` exports
 ``CHECKS = {check name: Exercise}`` with every check it defines (built by :func:`registry`,
 which refuses two of one name), and ``companion.checks.CHECKS`` merges them. An
@@ -36,6 +46,9 @@ what a parametrized test needs:
 """
 from __future__ import annotations
 
+import copy
+import signal
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,11 +59,13 @@ from .. import cells
 
 __all__ = ["Feedback", "Case", "Answer", "Outputs", "Unpack", "Slip", "run_check", "compare", "matches",
            "single", "tuple_of", "RTOL", "ATOL",
-           "make_rng", "size", "vec", "batches", "rnn_weights", "lstm_weights", "gru_weights",
+           "TIME_LIMIT_S", "make_rng", "size", "vec", "batches", "rnn_weights", "lstm_weights", "gru_weights",
            "rnn_case", "lstm_case", "gru_case", "Wrong", "Exercise", "registry"]
 
 #: the tolerances of every comparison (numpy.isclose)
 RTOL, ATOL = 1e-6, 1e-8
+#: seconds a student's function may run on one case (the exercises' answers take milliseconds)
+TIME_LIMIT_S = 10.0
 
 #: a student's function (the answer a check is given)
 Answer = Callable[..., Any]
@@ -104,22 +119,57 @@ def _copy(a):
     return a
 
 
-def _call(fn, args):
-    """Run the student's function; turn a crash into feedback instead of a traceback."""
+class _OutOfTime(BaseException):
+    """Raised inside a student's function when its time is up (not an Exception: a bare
+    ``except Exception`` in the student's code cannot swallow it)."""
+
+
+def _private(args):
+    """A deep copy of a case's arguments (arrays, dicts, companion layers); what cannot be
+    deep-copied is copied as :func:`_copy` does."""
     try:
-        return fn(*[_copy(a) for a in args]), None
+        return copy.deepcopy(args)
+    except Exception:
+        return tuple(_copy(a) for a in args)
+
+
+def _call(fn, args):
+    """Run the student's function on ``args`` (already private copies) under the time limit;
+    turn whatever goes wrong into feedback instead of a traceback."""
+    limit = float(TIME_LIMIT_S)
+    timed = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    if timed:
+        def out_of_time(signum, frame):
+            raise _OutOfTime()
+        previous = signal.signal(signal.SIGALRM, out_of_time)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        return fn(*args), None
+    except _OutOfTime:
+        return None, (f"your function did not finish within {limit:g} s on one small case and was "
+                      f"stopped: look for a loop that never ends")
+    except KeyboardInterrupt:
+        raise
     except NotImplementedError:
         return None, "not implemented yet: replace `raise NotImplementedError()` with your code"
-    except Exception as e:       # a student's bug: report it, don't crash the notebook
+    except SystemExit as e:
+        return None, (f"your function called exit ({type(e).__name__}, code {e.code!r}): "
+                      f"return the result instead")
+    except BaseException as e:   # a student's bug: report it, don't crash the notebook
         return None, f"your function raised {type(e).__name__}: {e}"
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
 
 def compare(name: str, got: Any, expected: np.ndarray) -> str | None:
     """None if equal, else a line saying where and how they differ."""
     try:
         got = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        return f"{name}: expected a numeric array, got {type(got).__name__}"
+    except Exception:        # a str, a torch tensor that requires grad, ...: not a numpy array
+        return (f"{name}: expected a numeric numpy array, got {type(got).__name__} "
+                f"(return numpy arrays; a torch tensor needs .detach().numpy())")
     if got.shape != expected.shape:
         return f"{name}: expected shape {expected.shape}, got {got.shape}"
     bad = ~np.isclose(got, expected, rtol=RTOL, atol=ATOL)
@@ -136,40 +186,54 @@ def matches(got: Any, expected: np.ndarray) -> bool:
     recognised."""
     try:
         got = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
+    except Exception:
         return False
     return got.shape == expected.shape and np.allclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=True)
 
 
-def run_check(exercise: str, fn: Any, cases: Sequence[Case | tuple], unpack: Unpack,
-              reference: Callable[..., Outputs], slips: Sequence[Slip]) -> Feedback:
-    """Shared driver: for each case compare the outputs, then look for a slip that explains a
-    mismatch (the protocol is in this module's docstring). A plain tuple in ``cases`` is
-    ``Case(args=tuple)``."""
-    if not callable(fn):
-        return Feedback(exercise, False, [f"expected a function, got {type(fn).__name__}"])
-    cases = [c if isinstance(c, Case) else Case(tuple(c)) for c in cases]
-    for n, case in enumerate(cases):
-        out, err = _call(fn, case.args)
-        if err:
-            return Feedback(exercise, False, [err])
-        try:
-            got = unpack(out, case)
-        except Exception as e:
-            return Feedback(exercise, False, [f"could not read your result: {e}"])
-        expected = reference(*case.args, *case.hidden)
-        problems = [f"{k}: missing from your result" if k not in got else compare(k, got[k], v)
-                    for k, v in expected.items()]
-        problems = [p for p in problems if p]
-        if problems:
-            lines = [f"on random test case {n + 1} of {len(cases)}:"] + problems
-            for hint, slip in slips:
-                wrong = slip(*case.args, *case.hidden)
-                if wrong is not None and all(k in got and matches(got[k], wrong[k]) for k in wrong):
-                    lines.append(f"hint: {hint}")
-                    break
-            return Feedback(exercise, False, lines)
-    return Feedback(exercise, True, [f"all outputs match companion's on {len(cases)} fresh random cases"])
+def _driver(compare: Callable[[str, Any, np.ndarray], str | None],
+            matches: Callable[[Any, np.ndarray], bool]) -> Callable[..., Feedback]:
+    # run_check keeps its own references to compare and matches (closure cells, not module
+    # globals): a notebook that rebinds companion.checks.compare changes no verdict.
+    def run_check(exercise: str, fn: Any, cases: Sequence[Case | tuple], unpack: Unpack,
+                  reference: Callable[..., Outputs], slips: Sequence[Slip]) -> Feedback:
+        """Shared driver: for each case compare the outputs, then look for a slip that explains
+        a mismatch (the protocol is in this module's docstring). A plain tuple in ``cases`` is
+        ``Case(args=tuple)``."""
+        if not callable(fn):
+            return Feedback(exercise, False, [f"expected a function, got {type(fn).__name__}"])
+        cases = [c if isinstance(c, Case) else Case(tuple(c)) for c in cases]
+        for n, case in enumerate(cases):
+            # the answer to compare with first, on a private copy; the slips get their own
+            expected = reference(*_private(case.args), *_private(case.hidden))
+            for_slips = _private((case.args, case.hidden))
+            out, err = _call(fn, _private(case.args))
+            if err:
+                return Feedback(exercise, False, [err])
+            try:
+                got = unpack(out, case)
+            except Exception as e:
+                return Feedback(exercise, False, [f"could not read your result: {e}"])
+            try:
+                problems = [f"{k}: missing from your result" if k not in got else compare(k, got[k], v)
+                            for k, v in expected.items()]
+            except Exception as e:   # a result whose items cannot even be looked up
+                return Feedback(exercise, False, [f"could not read your result: {type(e).__name__}: {e}"])
+            problems = [p for p in problems if p]
+            if problems:
+                lines = [f"on random test case {n + 1} of {len(cases)}:"] + problems
+                args, hidden = for_slips
+                for hint, slip in slips:
+                    wrong = slip(*_private(args), *_private(hidden))
+                    if wrong is not None and all(k in got and matches(got[k], wrong[k]) for k in wrong):
+                        lines.append(f"hint: {hint}")
+                        break
+                return Feedback(exercise, False, lines)
+        return Feedback(exercise, True, [f"all outputs match companion's on {len(cases)} fresh random cases"])
+    return run_check
+
+
+run_check = _driver(compare, matches)
 
 
 def single(name: str) -> Unpack:
