@@ -112,7 +112,7 @@ def test_a_torch_tensor_that_requires_grad_is_feedback_not_a_crash():
     torch = pytest.importorskip("torch")
 
     def tensor_answer(x_t, h_prev, *weights):
-        h = companion.rnn_step(x_t, h_prev, *weights).h_t
+        h = checks.CHECKS["check_rnn_step"].solution(x_t, h_prev, *weights)
         return torch.tensor(h, requires_grad=True)
     fb = checks.check_rnn_step(tensor_answer, seed=0)
     assert not fb and ".detach().numpy()" in str(fb)
@@ -138,3 +138,43 @@ def test_an_endless_loop_is_stopped_inside_a_jupyter_kernel():
     NotebookClient(nb, timeout=60, kernel_name="python3").execute()
     text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
     assert "did not finish within 0.5 s" in text
+
+
+@pytest.mark.parametrize("check, answer", [
+    ("check_softmax", lambda o: companion.softmax(o)),
+    ("check_rnn_step", lambda x_t, h_prev, *w: companion.rnn_step(x_t, h_prev, *w).h_t),
+    ("check_lstm_step", lambda *a: (lambda s: (s.h_t, s.C_t))(companion.cells.lstm_step(*a))),
+    ("check_rnn_num_params", lambda D, H, K: checks.counting.rnn_num_params(D, H, K)),
+])
+def test_calling_companions_reference_is_refused(check, answer):
+    fb = checks.CHECKS[check](answer, seed=0)
+    assert not fb and "already does this exercise's job" in str(fb), str(fb)
+
+
+def test_a_reference_imported_by_name_is_refused_too():
+    from companion.cells import rnn_step as my_step  # a local name the answer closes over
+    fb = checks.check_rnn_step(lambda x_t, h_prev, *w: my_step(x_t, h_prev, *w).h_t, seed=0)
+    assert "already does this exercise's job" in str(fb)
+    globals()["global_step"] = my_step                    # a name in the student's globals
+    try:
+        fb = checks.check_rnn_step(lambda x_t, h_prev, *w: global_step(x_t, h_prev, *w).h_t, seed=0)  # noqa: F821
+        assert "already does this exercise's job" in str(fb)
+    finally:
+        del globals()["global_step"]
+    assert companion.cells.rnn_step is my_step             # everything is restored afterwards
+    assert companion.rnn_step is my_step
+
+
+def test_clipping_with_torch_is_refused():
+    torch = pytest.importorskip("torch")
+    ex = checks.CHECKS["check_clip_grad_norm"]
+    real = torch.nn.utils.clip_grad_norm_
+
+    def with_torch(*args):
+        real_result = ex.solution(*args)
+        torch.nn.utils.clip_grad_norm_([torch.zeros(1, requires_grad=True)], 1.0)
+        return real_result
+    fb = ex(with_torch, seed=0)
+    assert not fb and "clip_grad_norm_" in str(fb)
+    assert torch.nn.utils.clip_grad_norm_ is real
+    assert ex(ex.solution, seed=0)

@@ -46,8 +46,10 @@ what a parametrized test needs:
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import signal
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -59,7 +61,8 @@ from .. import cells
 
 __all__ = ["Feedback", "Case", "Answer", "Outputs", "Unpack", "Slip", "run_check", "compare", "matches",
            "single", "tuple_of", "RTOL", "ATOL",
-           "TIME_LIMIT_S", "make_rng", "size", "vec", "batches", "rnn_weights", "lstm_weights", "gru_weights",
+           "TIME_LIMIT_S", "TORCH_REEXPORTS", "torch_function",
+           "make_rng", "size", "vec", "batches", "rnn_weights", "lstm_weights", "gru_weights",
            "rnn_case", "lstm_case", "gru_case", "Wrong", "Exercise", "registry"]
 
 #: the tolerances of every comparison (numpy.isclose)
@@ -133,9 +136,75 @@ def _private(args):
         return tuple(_copy(a) for a in args)
 
 
-def _call(fn, args):
-    """Run the student's function on ``args`` (already private copies) under the time limit;
-    turn whatever goes wrong into feedback instead of a traceback."""
+#: the torch modules that re-export the functions a check may forbid
+TORCH_REEXPORTS = ("torch", "torch.nn.functional", "torch.nn.utils", "torch.nn.utils.clip_grad")
+
+
+def torch_function(path: str) -> Callable[..., Any] | None:
+    """``torch.<path>`` if torch is already imported (a check never imports it), else None."""
+    obj = sys.modules.get("torch")
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+class _ReferenceCalled(BaseException):
+    """Raised when a student's function calls a function its check forbids (a BaseException,
+    so that ``except Exception`` in the student's code does not hide it)."""
+
+
+def _label(f) -> str:
+    return f"{getattr(f, '__module__', '?')}.{getattr(f, '__qualname__', getattr(f, '__name__', f))}"
+
+
+@contextlib.contextmanager
+def _forbidden(fn, forbid):
+    """While the block runs, every binding of a function in ``forbid`` in a loaded companion or
+    torch module, in ``fn``'s globals and in the names ``fn`` closes over, is a stand-in that
+    raises :class:`_ReferenceCalled`."""
+    forbid = [f for f in forbid if f is not None]
+    if not forbid:
+        yield
+        return
+    ids = {id(f): f for f in forbid}
+
+    def stand_in(f):
+        def called(*args, **kwargs):
+            raise _ReferenceCalled(_label(f))
+        return called
+    # companion's modules, each forbidden function's own module, and torch's re-exports
+    names = {n for n in list(sys.modules) if n == "companion" or n.startswith("companion.")}
+    names |= {getattr(f, "__module__", None) for f in forbid} | set(TORCH_REEXPORTS)
+    namespaces = [vars(sys.modules[n]) for n in names if n in sys.modules and sys.modules[n] is not None]
+    namespaces.append(getattr(fn, "__globals__", {}))
+    swapped = []
+    for ns in namespaces:
+        for key, value in list(ns.items()):
+            if id(value) in ids and value is ids[id(value)]:
+                swapped.append((ns, key, value))
+                ns[key] = stand_in(value)
+    cells_swapped = []            # names the student's function closes over (a nested def)
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:        # an empty cell
+            continue
+        if id(value) in ids and value is ids[id(value)]:
+            cells_swapped.append((cell, value))
+            cell.cell_contents = stand_in(value)
+    try:
+        yield
+    finally:
+        for ns, key, value in swapped:
+            ns[key] = value
+        for cell, value in cells_swapped:
+            cell.cell_contents = value
+
+
+def _call(fn, args, forbid=()):
+    """Run the student's function on ``args`` (already private copies) under the time limit,
+    with the functions in ``forbid`` unavailable; turn whatever goes wrong into feedback instead
+    of a traceback."""
     limit = float(TIME_LIMIT_S)
     timed = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
     if timed:
@@ -144,7 +213,11 @@ def _call(fn, args):
         previous = signal.signal(signal.SIGALRM, out_of_time)
         signal.setitimer(signal.ITIMER_REAL, limit)
     try:
-        return fn(*args), None
+        with _forbidden(fn, forbid):
+            return fn(*args), None
+    except _ReferenceCalled as e:
+        return None, (f"your function calls {e}, which already does this exercise's job (the check "
+                      f"compares with it): write the computation yourself")
     except _OutOfTime:
         return None, (f"your function did not finish within {limit:g} s on one small case and was "
                       f"stopped: look for a loop that never ends")
@@ -196,10 +269,12 @@ def _driver(compare: Callable[[str, Any, np.ndarray], str | None],
     # run_check keeps its own references to compare and matches (closure cells, not module
     # globals): a notebook that rebinds companion.checks.compare changes no verdict.
     def run_check(exercise: str, fn: Any, cases: Sequence[Case | tuple], unpack: Unpack,
-                  reference: Callable[..., Outputs], slips: Sequence[Slip]) -> Feedback:
+                  reference: Callable[..., Outputs], slips: Sequence[Slip],
+                  forbid: Sequence[Callable[..., Any] | None] = ()) -> Feedback:
         """Shared driver: for each case compare the outputs, then look for a slip that explains
         a mismatch (the protocol is in this module's docstring). A plain tuple in ``cases`` is
-        ``Case(args=tuple)``."""
+        ``Case(args=tuple)``. ``forbid``: the functions the student's function may not call
+        (None entries are ignored: a torch function where torch is not installed)."""
         if not callable(fn):
             return Feedback(exercise, False, [f"expected a function, got {type(fn).__name__}"])
         cases = [c if isinstance(c, Case) else Case(tuple(c)) for c in cases]
@@ -207,7 +282,7 @@ def _driver(compare: Callable[[str, Any, np.ndarray], str | None],
             # the answer to compare with first, on a private copy; the slips get their own
             expected = reference(*_private(case.args), *_private(case.hidden))
             for_slips = _private((case.args, case.hidden))
-            out, err = _call(fn, _private(case.args))
+            out, err = _call(fn, _private(case.args), forbid)
             if err:
                 return Feedback(exercise, False, [err])
             try:

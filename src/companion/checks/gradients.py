@@ -19,8 +19,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import cells
-from .core import Answer, Case, Exercise, Feedback, Wrong, make_rng, registry, rnn_weights, run_check, single, size
+from .. import cells, optim
+from .core import (
+    Answer,
+    Case,
+    Exercise,
+    Feedback,
+    Wrong,
+    make_rng,
+    registry,
+    rnn_weights,
+    run_check,
+    single,
+    size,
+    torch_function,
+)
 
 __all__ = ["check_step_jacobian", "check_linear_grad_norms", "check_clip_grad_norm",
            "reference_clip_grad_norm", "CHECKS"]
@@ -196,7 +209,8 @@ def check_clip_grad_norm(fn: Answer, *, seed: int | None = None) -> Feedback:
               "arrays' norms", _clip_slip(_sum_of_norms)),
              ("dividing by the norm alone gives length 1: multiply by max_norm / total_norm so the "
               "clipped gradient has length max_norm", _clip_slip(_divide_only))]
-    return run_check("gradient norm clipping", fn, cases, unpack, _clip_ref, slips)
+    return run_check("gradient norm clipping", fn, cases, unpack, _clip_ref, slips,
+                     forbid=(optim.clip_grad_norm, torch_function("nn.utils.clip_grad_norm_")))
 
 
 # --------------------------------------------------------------------------- what a test needs

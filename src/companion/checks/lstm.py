@@ -109,7 +109,8 @@ _LSTM_SLIPS = [
 def check_lstm_step(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``lstm_step(x_t, h_prev, C_prev, w) -> (h_t, C_t)`` (slide 10)."""
     rng = make_rng(seed)
-    return run_check("LSTM step", fn, batches(rng, lstm_case), tuple_of("h_t", "C_t"), _lstm_ref, _LSTM_SLIPS)
+    return run_check("LSTM step", fn, batches(rng, lstm_case), tuple_of("h_t", "C_t"), _lstm_ref, _LSTM_SLIPS,
+                     forbid=(cells.lstm_step,))
 
 
 # --------------------------------------------------------------------------- cell update backward

@@ -12,8 +12,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import activations, cells
 from ..activations import sigmoid, softmax
-from .core import Answer, Exercise, Feedback, Wrong, batches, make_rng, registry, rnn_case, run_check, single, vec
+from .core import (
+    Answer,
+    Exercise,
+    Feedback,
+    Wrong,
+    batches,
+    make_rng,
+    registry,
+    rnn_case,
+    run_check,
+    single,
+    torch_function,
+    vec,
+)
 
 __all__ = ["check_softmax", "check_rnn_step", "CHECKS"]
 
@@ -31,7 +45,9 @@ def check_softmax(fn: Answer, *, seed: int | None = None) -> Feedback:
              ("normalise over the last axis (the classes), not over the whole array",
               lambda o: {"y_hat": np.exp(o - o.max()) / np.exp(o - o.max()).sum()})]
     with np.errstate(all="ignore"):
-        return run_check("softmax", fn, cases, single("y_hat"), ref, slips)
+        return run_check("softmax", fn, cases, single("y_hat"), ref, slips,
+                         forbid=(activations.softmax, torch_function("softmax"),
+                                 torch_function("nn.functional.softmax")))
 
 
 # --------------------------------------------------------------------------- vanilla RNN step
@@ -52,7 +68,8 @@ def check_rnn_step(fn: Answer, *, seed: int | None = None) -> Feedback:
               lambda x, h, U, W, b: {"h_t": sigmoid(b + h @ W.T + x @ U.T)}),
              ("the bias b is missing", lambda x, h, U, W, b: {"h_t": np.tanh(h @ W.T + x @ U.T)}),
              ("the recurrent term W h(t-1) is missing", lambda x, h, U, W, b: {"h_t": np.tanh(b + x @ U.T)})]
-    return run_check("vanilla RNN step", fn, batches(rng, rnn_case), single("h_t"), ref, slips)
+    return run_check("vanilla RNN step", fn, batches(rng, rnn_case), single("h_t"), ref, slips,
+                     forbid=(cells.rnn_step,))
 
 
 # --------------------------------------------------------------------------- what a test needs
