@@ -20,7 +20,7 @@ import pytest
 
 import companion.checks as C
 from companion import cells
-from companion.checks import core, lstm, training
+from companion.checks import core, lstm, trained_lstm
 
 from check_helpers import assert_clean, assert_rejects_non_answers, hint_of
 
@@ -72,8 +72,8 @@ def test_the_package_reexports_every_check():
 def test_chapter_11_split_has_its_own_name():
     """Chapter 06's split_gates (four parameters) keeps its name; chapter 11's (weight_ih only) has its own."""
     assert C.check_split_gates is lstm.check_split_gates
-    assert not hasattr(training, "check_split_gates")
-    assert training.check_split_input_weights is C.check_split_input_weights
+    assert not hasattr(trained_lstm, "check_split_gates")
+    assert trained_lstm.check_split_input_weights is C.check_split_input_weights
 
 
 def _notebook_imports():

@@ -23,19 +23,34 @@ Signatures the exercises of the cell chapters ask for (names follow :mod:`compan
 The checks live in one module per topic, ``companion.checks.<topic>`` (:mod:`~companion.checks.counting`,
 :mod:`~companion.checks.rnn`, :mod:`~companion.checks.bptt`, :mod:`~companion.checks.rnn_types`,
 :mod:`~companion.checks.bidirectional`, :mod:`~companion.checks.gradients`, :mod:`~companion.checks.lstm`,
-:mod:`~companion.checks.gru`, :mod:`~companion.checks.training`), all built on the driver
+:mod:`~companion.checks.gru`, :mod:`~companion.checks.long_range`,
+:mod:`~companion.checks.applications`, :mod:`~companion.checks.trained_lstm`), all built on the driver
 :mod:`companion.checks.core`; every check is also importable from here, and ``CHECKS``
 holds them all by name.
 """
 from __future__ import annotations
 
-from . import bidirectional, bptt, counting, gradients, gru, lstm, rnn, rnn_types, training
+from . import (
+    applications,
+    bidirectional,
+    bptt,
+    counting,
+    gradients,
+    gru,
+    long_range,
+    lstm,
+    rnn,
+    rnn_types,
+    trained_lstm,
+)
+from .applications import check_bidirectional_summary, check_last_step, check_masked_accuracy
 from .bidirectional import check_bidirectional_output, check_final_states, check_rnn_shapes
 from .bptt import check_output_grad, check_rnn_backward_step
 from .core import Case, Exercise, Feedback, Wrong, compare, registry, run_check
 from .counting import check_fc_num_params, check_rnn_num_params, check_unshared_num_params
 from .gradients import check_clip_grad_norm, check_linear_grad_norms, check_step_jacobian
 from .gru import check_gru_num_parameters, check_gru_step, check_to_lecture_z, check_update_gate_from_states
+from .long_range import check_accuracy_from_logits, check_adding_targets, check_jacobian_chain
 from .lstm import (
     check_cell_update_backward,
     check_forget_gate,
@@ -47,20 +62,11 @@ from .lstm import (
 )
 from .rnn import check_rnn_step, check_softmax
 from .rnn_types import check_encoder_decoder, check_many_to_one, check_one_to_many
-from .training import (
-    check_accuracy_from_logits,
-    check_adding_targets,
-    check_bidirectional_summary,
-    check_cell_from_gates,
-    check_jacobian_chain,
-    check_last_step,
-    check_masked_accuracy,
-    check_memory_after,
-    check_split_input_weights,
-)
+from .trained_lstm import check_cell_from_gates, check_memory_after, check_split_input_weights
 
 #: the topic modules, in the order of the chapters
-MODULES = (counting, rnn, bptt, rnn_types, bidirectional, gradients, lstm, gru, training)
+MODULES = (counting, rnn, bptt, rnn_types, bidirectional, gradients, lstm, gru, long_range, applications,
+           trained_lstm)
 
 #: every check of every topic module, by name (two checks of one name are refused at import)
 CHECKS = registry(merge=[m.CHECKS for m in MODULES])
@@ -78,7 +84,7 @@ __all__ = [
     "check_forget_gate", "check_lstm_step", "check_cell_update_backward", "check_split_gates",
     "check_peephole_forget_gate", "check_peephole_lstm_step", "check_peephole_cell_backward", "check_gru_step",
     "check_to_lecture_z", "check_update_gate_from_states", "check_gru_num_parameters",
-    # training
+    # long_range, applications, trained_lstm
     "check_accuracy_from_logits", "check_adding_targets", "check_jacobian_chain", "check_last_step",
     "check_bidirectional_summary", "check_masked_accuracy", "check_split_input_weights", "check_cell_from_gates",
     "check_memory_after",

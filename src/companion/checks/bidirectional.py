@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers import RNN
-from .core import Answer, Case, Exercise, Feedback, Wrong, make_rng, registry, run_check, single, size
+from .core import Answer, Case, Exercise, Feedback, Wrong, grading_check, make_rng, registry, run_check, single, size
 
 __all__ = ["check_rnn_shapes", "check_bidirectional_output", "check_final_states", "CHECKS"]
 
@@ -46,6 +46,7 @@ _OUT = lambda T, B, H, L, nd: (T, B, nd * H)
 _HN = lambda T, B, H, L, nd: (L * nd, B, H)
 
 
+@grading_check
 def check_rnn_shapes(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``rnn_shapes(T, B, D, H, num_layers, bidirectional) -> (output_shape, h_n_shape)``."""
     rng = make_rng(seed)
@@ -90,6 +91,7 @@ def _bi_ref(fwd, bwd, x, bi):
     return {"output": bi(x)[0]}
 
 
+@grading_check
 def check_bidirectional_output(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``bidirectional_output(forward_rnn, backward_rnn, x) -> output`` (T, B, 2H)."""
     rng = make_rng(seed)
@@ -118,6 +120,7 @@ def _final_case(rng):
     return Case((out, H), hidden=(h_n,))
 
 
+@grading_check
 def check_final_states(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``final_states(output, H) -> h_n`` (2, B, H) of a one-layer bidirectional RNN."""
     rng = make_rng(seed)

@@ -18,7 +18,20 @@ import numpy as np
 from .. import cells
 from ..activations import softmax
 from ..head import OutputHead
-from .core import Answer, Case, Exercise, Feedback, Wrong, make_rng, registry, rnn_weights, run_check, single, tuple_of
+from .core import (
+    Answer,
+    Case,
+    Exercise,
+    Feedback,
+    Wrong,
+    grading_check,
+    make_rng,
+    registry,
+    rnn_weights,
+    run_check,
+    single,
+    tuple_of,
+)
 
 __all__ = ["check_output_grad", "check_rnn_backward_step", "CHECKS"]
 
@@ -43,6 +56,7 @@ def _output_ref(o, y):
     return {"dL_do": d_o.reshape(o.shape)}
 
 
+@grading_check
 def check_output_grad(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``output_grad(o_t, y_t)`` = softmax(o(t)) - onehot(y(t))."""
     rng = make_rng(seed)
@@ -93,6 +107,7 @@ _TANH = lambda dh, h: dh * (1 - h ** 2)
 _RIGHT_DH = lambda da, dh, W: da @ W
 
 
+@grading_check
 def check_rnn_backward_step(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``rnn_backward_step(dh_t, h_t, W) -> (da_t, dh_prev)`` against companion.rnn_step_backward."""
     rng = make_rng(seed)

@@ -47,10 +47,13 @@ what a parametrized test needs:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
+import functools
 import signal
 import sys
 import threading
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +66,8 @@ __all__ = ["Feedback", "Case", "Answer", "Outputs", "Unpack", "Slip", "run_check
            "single", "tuple_of", "RTOL", "ATOL",
            "TIME_LIMIT_S", "TORCH_REEXPORTS", "torch_function",
            "make_rng", "size", "vec", "batches", "rnn_weights", "lstm_weights", "gru_weights",
-           "rnn_case", "lstm_case", "gru_case", "Wrong", "Exercise", "registry"]
+           "rnn_case", "lstm_case", "gru_case", "Wrong", "Exercise", "registry",
+           "grading_check", "hidden_cases", "KINDS", "PURGE"]
 
 #: the tolerances of every comparison (numpy.isclose)
 RTOL, ATOL = 1e-6, 1e-8
@@ -157,30 +161,68 @@ def _label(f) -> str:
     return f"{getattr(f, '__module__', '?')}.{getattr(f, '__qualname__', getattr(f, '__name__', f))}"
 
 
+def _key(f):
+    """What identifies a forbidden function: companion's by module and qualified name (a fresh
+    import of companion, as the hidden tests make, has new function objects that still do the
+    job), anything else (torch's) by identity."""
+    mod = getattr(f, "__module__", None) or ""
+    if (mod == "companion" or mod.startswith("companion.")) and hasattr(f, "__qualname__"):
+        return ("companion", mod, f.__qualname__)
+    return ("id", id(f))
+
+
+def _companion_modules(start):
+    """The companion modules reachable from ``start`` (a namespace dict) through module
+    attributes: the student's ``companion`` may be an older import than ``sys.modules`` holds."""
+    seen, todo = {}, [v for v in start.values() if isinstance(v, types.ModuleType)]
+    while todo:
+        m = todo.pop()
+        name = getattr(m, "__name__", "") or ""
+        if id(m) in seen or not (name == "companion" or name.startswith("companion.")):
+            continue
+        seen[id(m)] = m
+        todo.extend(v for v in vars(m).values() if isinstance(v, types.ModuleType))
+    return list(seen.values())
+
+
 @contextlib.contextmanager
 def _forbidden(fn, forbid):
-    """While the block runs, every binding of a function in ``forbid`` in a loaded companion or
-    torch module, in ``fn``'s globals and in the names ``fn`` closes over, is a stand-in that
-    raises :class:`_ReferenceCalled`."""
+    """While the block runs, every binding of a function in ``forbid`` (see :func:`_key`) in a
+    loaded companion or torch module, in any companion module the student's globals reach, in
+    ``fn``'s globals and in the names ``fn`` closes over, is a stand-in that raises
+    :class:`_ReferenceCalled`."""
     forbid = [f for f in forbid if f is not None]
     if not forbid:
         yield
         return
-    ids = {id(f): f for f in forbid}
+    keys = {_key(f): f for f in forbid}
+
+    def hit(value):
+        if not callable(value):
+            return None
+        try:
+            return keys.get(_key(value))
+        except Exception:            # an object whose attributes raise: not ours
+            return None
 
     def stand_in(f):
         def called(*args, **kwargs):
             raise _ReferenceCalled(_label(f))
         return called
-    # companion's modules, each forbidden function's own module, and torch's re-exports
+    # companion's modules, each forbidden function's own module, torch's re-exports, and the
+    # companion modules the student's globals reach
     names = {n for n in list(sys.modules) if n == "companion" or n.startswith("companion.")}
     names |= {getattr(f, "__module__", None) for f in forbid} | set(TORCH_REEXPORTS)
-    namespaces = [vars(sys.modules[n]) for n in names if n in sys.modules and sys.modules[n] is not None]
-    namespaces.append(getattr(fn, "__globals__", {}))
+    modules = {id(sys.modules[n]): sys.modules[n] for n in names if sys.modules.get(n) is not None}
+    student = getattr(fn, "__globals__", {})
+    for m in _companion_modules(student):
+        modules.setdefault(id(m), m)
+    namespaces = [vars(m) for m in modules.values()] + [student]
     swapped = []
     for ns in namespaces:
         for key, value in list(ns.items()):
-            if id(value) in ids and value is ids[id(value)]:
+            f = hit(value)
+            if f is not None:
                 swapped.append((ns, key, value))
                 ns[key] = stand_in(value)
     cells_swapped = []            # names the student's function closes over (a nested def)
@@ -189,13 +231,13 @@ def _forbidden(fn, forbid):
             value = cell.cell_contents
         except ValueError:        # an empty cell
             continue
-        if id(value) in ids and value is ids[id(value)]:
+        if hit(value) is not None:
             cells_swapped.append((cell, value))
             cell.cell_contents = stand_in(value)
     try:
         yield
     finally:
-        for ns, key, value in swapped:
+        for ns, key, value in reversed(swapped):
             ns[key] = value
         for cell, value in cells_swapped:
             cell.cell_contents = value
@@ -337,8 +379,24 @@ def make_rng(seed: int | None = None) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+#: whether the check now running draws its hidden cases (see :func:`grading_check`)
+_HIDDEN: contextvars.ContextVar[bool] = contextvars.ContextVar("hidden", default=False)
+
+
+def hidden_cases() -> bool:
+    """True while a check runs with ``hidden=True``: its cases must then use other sizes (and
+    values) than the visible ones. :func:`size` does so by itself."""
+    return _HIDDEN.get()
+
+
 def size(rng: np.random.Generator, low: int = 2, high: int = 5) -> int:
-    """A random size in [low, high) as a Python int."""
+    """A random size in [low, high) as a Python int; in hidden mode one in
+    [high, high + max(2, high - low)), a range the visible cases never use.
+
+    Only for sizes (dimensions, lengths, counts of cases): a quantity bounded by another one
+    (an index below T, say) is drawn with ``rng.integers``."""
+    if _HIDDEN.get():
+        return int(rng.integers(high, high + max(2, high - low)))
     return int(rng.integers(low, high))
 
 
@@ -391,6 +449,35 @@ def gru_case(rng: np.random.Generator, B: int | None) -> Case:
     return Case((vec(rng, B, D), vec(rng, B, H, 0.5), w))
 
 
+# --------------------------------------------------------------------------- visible and hidden
+
+def grading_check(check: Callable[..., Feedback]) -> Callable[..., Feedback]:
+    """Give a check its keyword ``hidden``: ``check(fn, seed=None, hidden=False)``.
+
+    ``hidden=True`` is what nbgrader's hidden tests call: the cases use other sizes than the
+    visible ones (:func:`size` draws from a range above the visible one; a check that draws
+    values another way asks :func:`hidden_cases`), so an answer tuned to what the visible call
+    showed does not pass the hidden one."""
+    @functools.wraps(check)
+    def with_hidden(fn: Any, *, seed: int | None = None, hidden: bool = False) -> Feedback:
+        if not isinstance(hidden, (bool, np.bool_)):
+            raise ValueError(f"hidden: expected True or False, got {hidden!r}")
+        token = _HIDDEN.set(bool(hidden))
+        try:
+            return check(fn, seed=seed)
+        finally:
+            _HIDDEN.reset(token)
+    return with_hidden
+
+
+#: The first line of every hidden test: it forgets every companion module, so that the import
+#: that follows reads the checks afresh from disk and whatever a student's cell replaced in the
+#: loaded ones (a check, ``run_check``, ``Feedback``) is not what grades. Plain Python on purpose:
+#: it must not call anything a student could have replaced.
+PURGE = ("import sys; [sys.modules.pop(_m) for _m in list(sys.modules) "
+         "if _m.split('.')[0] == 'companion']")
+
+
 # --------------------------------------------------------------------------- the registries
 
 @dataclass(frozen=True)
@@ -401,24 +488,45 @@ class Wrong:
     hint: str
 
 
+#: the kinds of exercise, from reproducing the page to changing an experiment
+KINDS = {
+    "recall": "write down what the page derived (the slide's equation as code)",
+    "apply": "use the page's equations on a case the page did not work through",
+    "transfer": "answer a question the page does not answer (a variant, a new count, a new backward)",
+    "experiment": "change one factor of an experiment and report what the measurement shows",
+}
+
+
 @dataclass(frozen=True)
 class Exercise:
-    """A check with a correct ``solution`` and hand-written ``wrong`` answers; calling it calls the check."""
+    """A check with a correct ``solution`` and hand-written ``wrong`` answers; calling it calls the check.
+
+    What an instructor needs (and ``book/instructors.md`` lists): the ``chapter`` ("02"), the
+    ``kind`` (a key of :data:`KINDS`), the ``points`` of its grade cell and the ``skill`` it
+    grades. ``copying`` is an answer that calls the function the check forbids (its test
+    proves that such an answer is refused)."""
 
     check: Callable[..., Feedback]
     solution: Answer
     wrong: tuple[Wrong, ...]
+    chapter: str = ""
+    kind: str = ""
+    points: int = 0
+    skill: str = ""
+    copying: Answer | None = None
 
     def __post_init__(self) -> None:
         if not self.wrong:
             raise ValueError(f"wrong: {self.name} needs at least one hand-written wrong answer")
+        if self.kind and self.kind not in KINDS:
+            raise ValueError(f"kind: {self.name}: expected one of {sorted(KINDS)}, got {self.kind!r}")
 
     @property
     def name(self) -> str:
         return self.check.__name__
 
-    def __call__(self, fn: Any, *, seed: int | None = None) -> Feedback:
-        return self.check(fn, seed=seed)
+    def __call__(self, fn: Any, *, seed: int | None = None, hidden: bool = False) -> Feedback:
+        return self.check(fn, seed=seed, hidden=hidden)
 
 
 def registry(*exercises: Exercise, merge: Sequence[Mapping[str, Exercise]] = ()) -> dict[str, Exercise]:

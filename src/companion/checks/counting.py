@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Answer, Exercise, Feedback, Wrong, make_rng, registry, run_check
+from .core import Answer, Exercise, Feedback, Wrong, grading_check, make_rng, registry, run_check
 
 __all__ = ["check_rnn_num_params", "check_unshared_num_params", "check_fc_num_params",
            "rnn_num_params", "unshared_num_params", "fc_num_params", "CHECKS"]
@@ -56,6 +56,7 @@ def _num(v):
     return {"count": np.asarray(v, dtype=np.float64)}
 
 
+@grading_check
 def check_rnn_num_params(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``rnn_num_params(D, H, K)`` = H*D + H*H + H + K*H + K."""
     rng = make_rng(seed)
@@ -73,6 +74,7 @@ def check_rnn_num_params(fn: Answer, *, seed: int | None = None) -> Feedback:
     return run_check("parameters of the vanilla RNN", fn, cases, _unpack, ref, slips, forbid=(rnn_num_params,))
 
 
+@grading_check
 def check_unshared_num_params(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``unshared_num_params(D, H, K, T)`` = T * (H*D + H*H + H + K*H + K)."""
     rng = make_rng(seed)
@@ -89,6 +91,7 @@ def check_unshared_num_params(fn: Answer, *, seed: int | None = None) -> Feedbac
     return run_check("parameters with a different f at every step", fn, cases, _unpack, ref, slips)
 
 
+@grading_check
 def check_fc_num_params(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``fc_num_params(D, H, K, T)`` = (T*D)(T*H) + T*H + (T*H)(T*K) + T*K."""
     rng = make_rng(seed)

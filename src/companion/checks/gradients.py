@@ -26,6 +26,7 @@ from .core import (
     Exercise,
     Feedback,
     Wrong,
+    grading_check,
     make_rng,
     registry,
     rnn_weights,
@@ -60,6 +61,7 @@ def _jacobian_ref(h_t, W, x, h_prev, U, b):
     return {"J_t": np.stack(rows)}
 
 
+@grading_check
 def check_step_jacobian(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``step_jacobian(h_t, W) -> J_t = diag(1 - h_t^2) W``, the Jacobian dh(t)/dh(t-1)."""
     rng = make_rng(seed)
@@ -106,6 +108,7 @@ def _powers(M, g, n):
     return np.array(out)
 
 
+@grading_check
 def check_linear_grad_norms(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``linear_grad_norms(W, g, n)`` = [||(W^T)^k g|| for k = 0..n]."""
     rng = make_rng(seed)
@@ -181,6 +184,7 @@ def _divide_only(grads, max_norm):
     return {k: g / total if total > max_norm else g for k, g in grads.items()}
 
 
+@grading_check
 def check_clip_grad_norm(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``clip_grad_norm(grads, max_norm) -> (clipped, total_norm)`` (global norm clipping)."""
     rng = make_rng(seed)

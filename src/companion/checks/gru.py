@@ -24,7 +24,21 @@ import numpy as np
 from .. import cells
 from ..activations import sigmoid
 from ..layers import GRU
-from .core import Answer, Exercise, Feedback, Wrong, batches, gru_case, make_rng, registry, run_check, single, size, vec
+from .core import (
+    Answer,
+    Exercise,
+    Feedback,
+    Wrong,
+    batches,
+    grading_check,
+    gru_case,
+    make_rng,
+    registry,
+    run_check,
+    single,
+    size,
+    vec,
+)
 
 __all__ = ["check_gru_step", "check_to_lecture_z", "check_update_gate_from_states", "check_gru_num_parameters",
            "CHECKS"]
@@ -32,6 +46,7 @@ __all__ = ["check_gru_step", "check_to_lecture_z", "check_update_gate_from_state
 
 # --------------------------------------------------------------------------- GRU step (slides' form)
 
+@grading_check
 def check_gru_step(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``gru_step(x_t, h_prev, w) -> h_t`` in the slides' form (slide 16):
     h_t = (1 - z_t) * h_{t-1} + z_t * h_tilde_t, h_tilde_t = tanh(W_xh x_t + b_xh + W_hh (r_t * h_{t-1}) + b_hh)."""
@@ -83,6 +98,7 @@ _N = lambda H: slice(2 * H, 3 * H)
 _ALL = lambda H: slice(0, 3 * H)
 
 
+@grading_check
 def check_to_lecture_z(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``to_lecture_z(params) -> dict``: in every layer and direction, rows H..2H (torch's z
     blocks W_iz, W_hz, b_iz, b_hz) of every parameter negated, the r and n blocks unchanged."""
@@ -132,6 +148,7 @@ def _states_case(rng, B):
     return (h_prev, h_tilde, h_t)
 
 
+@grading_check
 def check_update_gate_from_states(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``update_gate_from_states(h_prev, h_tilde, h_t) -> z_t`` with
     h_t = (1 - z_t) * h_{t-1} + z_t * h_tilde_t (the slides' z: the weight of the candidate)."""
@@ -162,6 +179,7 @@ def _count(D, H, L, bi, *, gates=3, biases=2, upper_in=None):
     return total
 
 
+@grading_check
 def check_gru_num_parameters(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``gru_num_parameters(D, H, num_layers=1, bidirectional=False) -> int`` against
     ``companion.GRU(D, H, num_layers, bidirectional=...).num_parameters()`` (torch.nn.GRU's count)."""

@@ -32,6 +32,7 @@ from .core import (
     Feedback,
     Wrong,
     batches,
+    grading_check,
     lstm_case,
     make_rng,
     registry,
@@ -48,6 +49,7 @@ __all__ = ["check_forget_gate", "check_lstm_step", "check_cell_update_backward",
 
 # --------------------------------------------------------------------------- forget gate
 
+@grading_check
 def check_forget_gate(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``forget_gate(x_t, h_prev, W_xf, W_hf, b_f) -> f_t = sigma(W_f · [h_{t-1}, x_t] + b_f)``."""
     rng = make_rng(seed)
@@ -106,6 +108,7 @@ _LSTM_SLIPS = [
 ]
 
 
+@grading_check
 def check_lstm_step(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``lstm_step(x_t, h_prev, C_prev, w) -> (h_t, C_t)`` (slide 10)."""
     rng = make_rng(seed)
@@ -122,6 +125,7 @@ def _cu(dC, f, i, Ct, Cp):
     return dict(zip(_CU_NAMES, (dC * f, dC * Cp, dC * Ct, dC * i), strict=True))
 
 
+@grading_check
 def check_cell_update_backward(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``cell_update_backward(dC_t, f_t, i_t, C_tilde_t, C_prev) -> (dC_prev, df_t, di_t, dC_tilde_t)``,
     the backward of C_t = f_t * C_{t-1} + i_t * C_tilde_t."""
@@ -178,6 +182,7 @@ def _split_unpack(r, case):
     return r
 
 
+@grading_check
 def check_split_gates(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``split_gates(weight_ih, weight_hh, bias_ih, bias_hh) -> dict`` of the twelve per-gate
     weights (:data:`companion.cells.LSTM_WEIGHTS`), cut from torch's stacked layout (order i, f, g, o)."""
@@ -200,6 +205,7 @@ def check_split_gates(fn: Answer, *, seed: int | None = None) -> Feedback:
 
 # --------------------------------------------------------------------------- peephole forget gate
 
+@grading_check
 def check_peephole_forget_gate(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``peephole_forget_gate(x_t, h_prev, C_prev, W_xf, W_hf, w_cf, b_f)`` (slide 12, diagonal):
     f_t = sigma(w_cf * C_{t-1} + W_hf h_{t-1} + W_xf x_t + b_f)."""
@@ -236,6 +242,7 @@ def _peep_slip(x, h, C, w, *, o_sees="C_t", drop=(), peep_at_h=False):
     return {"h_t": o * np.tanh(C_t), "C_t": C_t}
 
 
+@grading_check
 def check_peephole_lstm_step(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``peephole_lstm_step(x_t, h_prev, C_prev, w) -> (h_t, C_t)`` (slide 12, diagonal peepholes
     w_cf, w_ci on C_{t-1} and w_co on C_t, each of shape (H,))."""
@@ -259,6 +266,7 @@ def _pcb(dC, f, df, di, wf, wi):
     return {"dC_prev": dC * f + df * wf + di * wi}
 
 
+@grading_check
 def check_peephole_cell_backward(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``peephole_cell_backward(dC_t, f_t, df_pre, di_pre, w_cf, w_ci) -> dC_prev``:
     dC_{t-1} = dC_t * f_t + df_pre * w_cf + di_pre * w_ci (diagonal peepholes)."""

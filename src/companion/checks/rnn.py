@@ -20,6 +20,7 @@ from .core import (
     Feedback,
     Wrong,
     batches,
+    grading_check,
     make_rng,
     registry,
     rnn_case,
@@ -34,6 +35,7 @@ __all__ = ["check_softmax", "check_rnn_step", "CHECKS"]
 
 # --------------------------------------------------------------------------- softmax
 
+@grading_check
 def check_softmax(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``softmax(o)``: exp(o_k) / sum_j exp(o_j) over the last axis, stable for large o."""
     rng = make_rng(seed)
@@ -52,6 +54,7 @@ def check_softmax(fn: Answer, *, seed: int | None = None) -> Feedback:
 
 # --------------------------------------------------------------------------- vanilla RNN step
 
+@grading_check
 def check_rnn_step(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``rnn_step(x_t, h_prev, U, W, b) -> h_t`` (slide 5: h = tanh(b + W h(t-1) + U x(t)))."""
     rng = make_rng(seed)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..head import OutputHead
 from ..layers import RNN
-from .core import Answer, Exercise, Feedback, Wrong, make_rng, registry, run_check, single, size
+from .core import Answer, Exercise, Feedback, Wrong, grading_check, make_rng, registry, run_check, single, size
 
 __all__ = ["check_many_to_one", "check_one_to_many", "check_encoder_decoder", "CHECKS"]
 
@@ -54,6 +54,7 @@ def _last_states(out, lengths, shift=1):
     return out[np.asarray(lengths) - shift, np.arange(len(lengths))]
 
 
+@grading_check
 def check_many_to_one(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``many_to_one(x, lengths, rnn, head)`` = softmax(c + V h(T_b)) for each sequence b,
     with T_b = lengths[b] (x padded to a common length): shape (B, K)."""
@@ -82,6 +83,7 @@ def _encdec(x, encoder, decoder, head, T_y, context=True, logits=False):
     return {"y_hat": o if logits else y_hat}
 
 
+@grading_check
 def check_encoder_decoder(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``encoder_decoder(x, encoder, decoder, head, T_y)``: the decoder starts from the
     encoder's last state and reads T_y zero inputs; returns y_hat (T_y, B, K)."""
@@ -111,6 +113,7 @@ def _generate(x, rnn, head, T, feed):
     return np.stack(ys)
 
 
+@grading_check
 def check_one_to_many(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``one_to_many(x, rnn, head, T)``: x(1) = x, x(t+1) = y_hat(t), returns (T, B, K)."""
     rng = make_rng(seed)
