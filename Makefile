@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 INSTRUCTOR := $(VENV)/.instructor
 
-.PHONY: help venv instructor assignments test-js test test-package book book-strict serve notebooks sync-notebooks \
+.PHONY: help venv instructor assignments exercise-table test-js test test-package book book-strict serve notebooks sync-notebooks \
         test-notebooks test-notebooks-alt test-notebooks-both test-site bench lint lock clean
 
 help:
@@ -23,6 +23,7 @@ help:
 	@echo "make bench  benchmark companion against torch.nn"
 	@echo "make instructor   install nbgrader (requirements-instructor.txt)"
 	@echo "make assignments  student versions of every chapter into assignments/"
+	@echo "make exercise-table  rewrite the exercise table of book/instructors.md from the registry"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +42,10 @@ $(INSTRUCTOR): $(STAMP) requirements-instructor.txt
 instructor: $(INSTRUCTOR)
 
 # One student notebook per chapter: solutions stubbed, hidden tests removed, outputs cleared.
+# The exercise table of book/instructors.md, from companion.checks.CHECKS (a test checks it is current).
+exercise-table: $(STAMP)
+	$(PY) scripts/make_instructors.py
+
 assignments: $(STAMP)
 	$(PY) -m companion.assign notebooks/*.ipynb --out assignments --force
 	@echo "Student notebooks are in $(CURDIR)/assignments/"

@@ -190,3 +190,37 @@ def test_purge_then_import_reads_the_checks_afresh():
             del sys.modules[k]
         sys.modules.update(saved)
         saved["companion.checks"].check_softmax = saved["companion.checks.rnn"].check_softmax
+
+
+@pytest.mark.parametrize("chapter", [c for c in NOTEBOOKS if c != "00"])
+def test_each_solution_sits_in_an_exercise_and_a_dropdown(chapter):
+    """The book's layout of an exercise: an ``{exercise}`` directive, ``{solution-start}`` (a closed
+    dropdown), the solution cell, ``{solution-end}``, then the grade cell."""
+    cells = json.loads(NOTEBOOKS[chapter].read_text())["cells"]
+    src = ["".join(c["source"]) for c in cells]
+    for k, cell in enumerate(cells):
+        if not cell["metadata"].get("nbgrader", {}).get("solution"):
+            continue
+        gid = cell["metadata"]["nbgrader"]["grade_id"]
+        start = next((j for j in range(k - 1, -1, -1) if "{solution-start}" in src[j]), None)
+        assert start is not None and ":class: dropdown" in src[start], f"{gid}: no dropdown before the solution"
+        assert all(cells[j]["cell_type"] == "markdown" or j == k for j in range(start, k + 1))
+        label = re.search(r"\{solution-start\} (\S+)", src[start]).group(1)
+        assert any(f":label: {label}" in s and "{exercise}" in s for s in src[:start]), f"{gid}: no exercise {label}"
+        end = next(j for j in range(k + 1, len(cells)) if cells[j]["cell_type"] == "markdown")
+        assert "{solution-end}" in src[end], f"{gid}: the dropdown is not closed right after the solution"
+        grade = next(j for j in range(end, len(cells)) if cells[j]["metadata"].get("nbgrader", {}).get("grade"))
+        assert grade == end + 1, f"{gid}: the grade cell must follow the solution"
+
+
+def test_the_instructors_table_is_what_the_registry_says():
+    """book/instructors.md lists every exercise from the registry (scripts/make_instructors.py)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_instructors", ROOT / "scripts" / "make_instructors.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    table = mod.render()
+    for name, ex in C.CHECKS.items():
+        assert f"`{name}`" in table and f"| {ex.kind} | {ex.points} |" in table
+    text = mod.PAGE.read_text()
+    assert mod.page_with_table(text, table) == text, "run: python scripts/make_instructors.py"
