@@ -21,7 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "instructors.md"
-BEGIN = "<!-- BEGIN EXERCISE TABLE: written by scripts/make_instructors.py from companion.checks.CHECKS; do not edit -->"
+BEGIN = ("<!-- BEGIN EXERCISE TABLE: written by scripts/make_instructors.py from companion.checks.CHECKS; "
+         "do not edit -->")
 END = "<!-- END EXERCISE TABLE -->"
 
 

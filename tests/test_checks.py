@@ -69,11 +69,12 @@ def test_the_package_reexports_every_check():
     assert all(hasattr(C, name) for name in C.__all__)
 
 
-def test_chapter_11_split_has_its_own_name():
-    """Chapter 06's split_gates (four parameters) keeps its name; chapter 11's (weight_ih only) has its own."""
+def test_chapter_11_does_not_repeat_split_gates():
+    """Splitting torch's stacked gate weights is chapter 06's exercise (split_gates); chapter 11 grades
+    other skills (issue 14: it repeated it as split_input_weights)."""
     assert C.check_split_gates is lstm.check_split_gates
-    assert not hasattr(trained_lstm, "check_split_gates")
-    assert trained_lstm.check_split_input_weights is C.check_split_input_weights
+    assert not [name for name in trained_lstm.CHECKS if "split" in name]
+    assert not hasattr(C, "check_split_input_weights")
 
 
 def _notebook_imports():

@@ -141,7 +141,8 @@ def _private(args):
 
 
 #: the torch modules that re-export the functions a check may forbid
-TORCH_REEXPORTS = ("torch", "torch.nn.functional", "torch.nn.utils", "torch.nn.utils.clip_grad")
+TORCH_REEXPORTS = ("torch", "torch.nn", "torch.nn.functional", "torch.nn.utils", "torch.nn.utils.clip_grad",
+                   "torch.autograd")
 
 
 def torch_function(path: str) -> Callable[..., Any] | None:

@@ -27,8 +27,18 @@ from collections.abc import Callable
 import numpy as np
 
 from ..layers import RNN
-from .core import (Answer, Exercise, Feedback, Wrong, grading_check, hidden_cases, make_rng, registry,
-                   run_check, torch_function)
+from .core import (
+    Answer,
+    Exercise,
+    Feedback,
+    Wrong,
+    grading_check,
+    hidden_cases,
+    make_rng,
+    registry,
+    run_check,
+    torch_function,
+)
 
 __all__ = ["check_rnn_num_params", "check_unshared_many_to_one_num_params", "check_fc_many_to_one_num_params",
            "check_jordan_num_params", "rnn_num_params", "unshared_many_to_one_num_params",
@@ -152,9 +162,11 @@ def check_fc_many_to_one_num_params(fn: Answer, *, seed: int | None = None) -> F
              ("the biases are missing: m for the hidden layer, K for the output",
               lambda D, K, T, m: (T * D) * m + m * K),
              ("the output layer is missing: m x K weights and K biases",
-              lambda D, K, T, m: (T * D) * m + m),
-             ("the hidden bias b_1 has m entries, one per hidden unit", lambda D, K, T, m: (T * D) * m + T * D + m * K + K)]
-    draw = lambda rng: (*_sizes(rng, 3)[:2], _length(rng), _sizes(rng, 1)[0])
+              lambda D, K, T, m: (T * D) * m + m)]
+
+    def draw(rng):
+        D, K, m = _sizes(rng, 3)
+        return D, K, _length(rng), m
     return _run("parameters of the fully connected net, one label", fn, make_rng(seed), draw,
                 fc_many_to_one_num_params, slips, forbid=(fc_many_to_one_num_params,))
 
@@ -181,12 +193,6 @@ def check_jordan_num_params(fn: Answer, *, seed: int | None = None) -> Feedback:
 
 # --------------------------------------------------------------------------- what a test needs
 # Written as a student would, term by term: not with the formulas above.
-
-def _rnn_by_layers(D, H, K):
-    """An answer that builds companion's layer and reads its count: refused (it does the job)."""
-    import companion
-    return companion.RNN(D, H).num_parameters() - H + K * H + K
-
 
 #: the checks of this module: each with a correct answer and hand-written wrong ones
 CHECKS = registry(

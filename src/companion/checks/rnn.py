@@ -5,8 +5,11 @@ Signatures the exercises ask for (row vectors: one example (n,) or a batch (B, n
 * ``softmax(o) -> y_hat`` for o of shape (K,) or (B, K)
 * ``rnn_step(x_t, h_prev, U, W, b) -> h_t``: h(t) = tanh(b + W h(t-1) + U x(t))
 
-Each check draws fresh random inputs on every call, compares with companion and names the
-likely slip (see :mod:`companion.checks.core`).
+Each check draws fresh random inputs on every call (other sizes for the hidden tests), compares
+with companion and names the likely slip (see :mod:`companion.checks.core`). An answer that calls
+the function that already does the job is refused: companion's softmax (and log_softmax) and
+torch's for the softmax; companion's ``rnn_step``, the sequence layer ``companion.RNN`` and
+torch's ``nn.RNN`` / ``nn.RNNCell`` for the step.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import numpy as np
 
 from .. import activations, cells
 from ..activations import sigmoid, softmax
+from .bptt import forbidding_methods, method_functions
 from .core import (
     Answer,
     Exercise,
@@ -21,11 +25,13 @@ from .core import (
     Wrong,
     batches,
     grading_check,
+    hidden_cases,
     make_rng,
     registry,
     rnn_case,
     run_check,
     single,
+    size,
     torch_function,
     vec,
 )
@@ -39,8 +45,10 @@ __all__ = ["check_softmax", "check_rnn_step", "CHECKS"]
 def check_softmax(fn: Answer, *, seed: int | None = None) -> Feedback:
     """Check ``softmax(o)``: exp(o_k) / sum_j exp(o_j) over the last axis, stable for large o."""
     rng = make_rng(seed)
-    cases = [(vec(rng, B, int(rng.integers(3, 7)), 3.0),) for B in (None, 3)]
-    cases.append((np.array([1000.0, 1001.0, 999.0]),))          # overflows exp without the shift
+    cases = [(vec(rng, B, size(rng, 3, 7), 3.0),) for B in (None, size(rng, 2, 5))]
+    # large scores overflow exp without the shift: the visible case is the exercise's example
+    large = 1000.0 + vec(rng, None, size(rng, 3, 7)) if hidden_cases() else np.array([1000.0, 1001.0, 999.0])
+    cases.append((large,))
     ref = lambda o: {"y_hat": softmax(o)}
     slips = [("subtract the maximum before exp: exp(1000) overflows to inf",
               lambda o: {"y_hat": np.exp(o) / np.exp(o).sum(-1, keepdims=True)}),
@@ -48,11 +56,18 @@ def check_softmax(fn: Answer, *, seed: int | None = None) -> Feedback:
               lambda o: {"y_hat": np.exp(o - o.max()) / np.exp(o - o.max()).sum()})]
     with np.errstate(all="ignore"):
         return run_check("softmax", fn, cases, single("y_hat"), ref, slips,
-                         forbid=(activations.softmax, torch_function("softmax"),
-                                 torch_function("nn.functional.softmax")))
+                         forbid=(activations.softmax, activations.log_softmax, torch_function("softmax"),
+                                 torch_function("nn.functional.softmax"), torch_function("special.softmax")))
 
 
 # --------------------------------------------------------------------------- vanilla RNN step
+
+#: the sequence layers that run the step for a student: companion's and torch's
+_STEP_METHODS = (("companion.layers", "_Recurrent", "forward", "companion.RNN"),
+                 ("companion.layers", "_Recurrent", "forward_unfused", "companion.RNN.forward_unfused"),
+                 ("torch.nn.modules.rnn", "RNN", "forward", "torch.nn.RNN"),
+                 ("torch.nn.modules.rnn", "RNNCell", "forward", "torch.nn.RNNCell"))
+
 
 @grading_check
 def check_rnn_step(fn: Answer, *, seed: int | None = None) -> Feedback:
@@ -71,8 +86,11 @@ def check_rnn_step(fn: Answer, *, seed: int | None = None) -> Feedback:
               lambda x, h, U, W, b: {"h_t": sigmoid(b + h @ W.T + x @ U.T)}),
              ("the bias b is missing", lambda x, h, U, W, b: {"h_t": np.tanh(h @ W.T + x @ U.T)}),
              ("the recurrent term W h(t-1) is missing", lambda x, h, U, W, b: {"h_t": np.tanh(b + x @ U.T)})]
-    return run_check("vanilla RNN step", fn, batches(rng, rnn_case), single("h_t"), ref, slips,
-                     forbid=(cells.rnn_step,))
+    # the methods' functions are read before forbidding_methods swaps them out
+    forbid = (cells.rnn_step, cells._rnn_step, *method_functions(_STEP_METHODS),
+              torch_function("rnn_tanh_cell"), torch_function("rnn_tanh"))
+    with forbidding_methods(fn, _STEP_METHODS):
+        return run_check("vanilla RNN step", fn, batches(rng, rnn_case), single("h_t"), ref, slips, forbid=forbid)
 
 
 # --------------------------------------------------------------------------- what a test needs
@@ -89,8 +107,16 @@ def _softmax_no_shift(o):
 
 #: the checks of this module: each with a correct answer and hand-written wrong ones
 CHECKS = registry(
-    Exercise(check_softmax, _softmax, (Wrong(_softmax_no_shift, "subtract the maximum"),)),
+    Exercise(check_softmax, _softmax,
+             (Wrong(_softmax_no_shift, "subtract the maximum"),
+              Wrong(lambda o: np.exp(o - o.max()) / np.exp(o - o.max()).sum(), "normalise over the last axis")),
+             chapter="02", kind="recall", points=2,
+             skill="the softmax of slide 5 over the classes of each row, stable for large scores",
+             copying=lambda o: activations.softmax(o)),
     Exercise(check_rnn_step, lambda x, h, U, W, b: np.tanh(b + h @ W.T + x @ U.T),
              (Wrong(lambda x, h, U, W, b: b + h @ W.T + x @ U.T, "you returned a(t)"),
-              Wrong(lambda x, h, U, W, b: np.tanh(h @ W.T + x @ U.T), "bias b is missing"))),
+              Wrong(lambda x, h, U, W, b: np.tanh(h @ W.T + x @ U.T), "bias b is missing")),
+             chapter="02", kind="recall", points=2,
+             skill="slide 5's step h(t) = tanh(b + W h(t-1) + U x(t)) as code, for one example or a batch of rows",
+             copying=lambda x, h, U, W, b: cells.rnn_step(x, h, U, W, b).h_t),
 )
