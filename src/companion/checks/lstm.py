@@ -41,7 +41,7 @@ Chapter 07, the peephole LSTM (slide 12):
 * ``gate_sight(b_os, H, seed) -> (plain, peephole, b_o_blind)``: the experiment. For each
   output-gate bias b_o, ``companion.LSTM(1, H, seed=seed, peephole="diagonal")`` with the output
   gate's bias set to b_o; two steps of x_t = 1 from h_0 = 0, once from C_0 = 0 and once from
-  C_0 = 1: the sight is max_j |f_2(C_0 = 1) - f_2(C_0 = 0)|, for the peephole layer and for the
+  C_0 = 1: the sight is ``max_j |f_2(C_0 = 1) - f_2(C_0 = 0)|``, for the peephole layer and for the
   same layer with its three peephole weights zero (the plain LSTM). b_o_blind is the largest b_o
   of ``b_os`` (not sorted) at which plain < peephole / 10 (reference :func:`reference_gate_sight`)
 
