@@ -32,13 +32,15 @@ def exercises_in_notebooks() -> dict[str, dict]:
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         cells = json.loads(path.read_text())["cells"]
         src = ["".join(c["source"]) for c in cells]
-        title = next((re.match(r"# (.+)", s).group(1) for s in src if re.match(r"# ", s)), path.stem)
+        # the chapter's title is its first markdown heading (a code cell's "# comment" is not one)
+        title = next((re.match(r"# (.+)", s).group(1) for s, c in zip(src, cells, strict=True)
+                      if c["cell_type"] == "markdown" and re.match(r"# ", s)), path.stem)
         label = exercise = None
         for s, cell in zip(src, cells, strict=True):
             m = re.search(r"```\{exercise\}\s*(.*)\n:label: (\S+)", s)
             if m:
                 exercise, label = m.group(1).strip(), m.group(2)
-            if cell["metadata"].get("nbgrader", {}).get("grade"):
+            if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("grade"):
                 name = re.search(r"\b(check_\w+)\(", s).group(1)
                 out[name] = {"chapter": path.name[:2], "notebook": path.stem, "chapter_title": title,
                              "title": exercise, "label": label}
@@ -78,7 +80,9 @@ def render() -> str:
               "|---|---|---|---:|---|---|"]
     for ex in rows:
         nb = cells[ex.name]
-        title = nb["title"].replace("|", "\\|")
+        # the kind and points have their own columns: a title's "(recall, 2 points)" is not repeated
+        title = re.sub(r"\s*\((recall|apply|transfer|experiment), \d+ points?\)$", "", nb["title"])
+        title = title.replace("|", "\\|")
         skill = ex.skill.replace("|", "\\|")
         lines.append(f"| {ex.chapter} | {{ref}}`{title} <{nb['label']}>` | {ex.kind} | {ex.points} | "
                      f"{skill} | `{ex.name}` |")

@@ -182,8 +182,8 @@ def test_bptt_slips_are_named(mistake, hint):
         assert hint in hint_of(fb), str(fb)
 
 
-def test_bptt_reference_is_finite_differences_and_agrees_with_companion():
-    """The reference rests on no analytic gradient; companion's BPTT (RNN.backward, OutputHead)
+def test_bptt_reference_agrees_with_finite_differences_companion_and_torch():
+    """The reference (analytic) equals finite differences (numerical_bptt), companion's BPTT (RNN.backward, OutputHead)
     gives the same numbers, and so does torch's autograd."""
     import torch
 
@@ -198,6 +198,8 @@ def test_bptt_reference_is_finite_differences_and_agrees_with_companion():
         core._HIDDEN.reset(token)
     for x, y, h0, U, W, b, V, c in cases:
         ref = C.reference_bptt(x, y, h0, U, W, b, V, c)
+        numerical = C.numerical_bptt(x, y, h0, U, W, b, V, c)
+        assert all(np.allclose(ref[k], numerical[k], rtol=1e-7, atol=1e-9) for k in ref)
         T, B, D = x.shape
         H, K = W.shape[0], V.shape[0]
         rnn, head = RNN(D, H), OutputHead(H, K)

@@ -36,7 +36,7 @@ def _grade_cells():
     for chapter, path in NOTEBOOKS.items():
         for cell in json.loads(path.read_text())["cells"]:
             meta = cell["metadata"].get("nbgrader", {})
-            if not meta.get("grade"):
+            if not meta.get("grade") or cell["cell_type"] != "code":   # a written answer: graded by hand
                 continue
             src = "".join(cell["source"])
             names = set(re.findall(r"\b(check_\w+)\(", src))
@@ -199,7 +199,7 @@ def test_each_solution_sits_in_an_exercise_and_a_dropdown(chapter):
     cells = json.loads(NOTEBOOKS[chapter].read_text())["cells"]
     src = ["".join(c["source"]) for c in cells]
     for k, cell in enumerate(cells):
-        if not cell["metadata"].get("nbgrader", {}).get("solution"):
+        if not cell["metadata"].get("nbgrader", {}).get("solution") or cell["cell_type"] != "code":
             continue
         gid = cell["metadata"]["nbgrader"]["grade_id"]
         start = next((j for j in range(k - 1, -1, -1) if "{solution-start}" in src[j]), None)
@@ -213,6 +213,26 @@ def test_each_solution_sits_in_an_exercise_and_a_dropdown(chapter):
         assert grade == end + 1, f"{gid}: the grade cell must follow the solution"
 
 
+@pytest.mark.parametrize("chapter", [c for c in NOTEBOOKS if c != "00"])
+def test_no_answer_is_given_away_to_students(chapter):
+    """What a student's notebook keeps (every cell outside a solution or hidden-test region) says
+    no exercise's answer: a markdown cell that explains one is a written answer (an nbgrader
+    solution cell, 0 points), so companion.assign and nbgrader replace it; and no cell sits
+    between a solution cell and the end of its dropdown."""
+    cells = json.loads(NOTEBOOKS[chapter].read_text())["cells"]
+    for k, cell in enumerate(cells):
+        src = "".join(cell["source"])
+        meta = cell["metadata"].get("nbgrader", {})
+        if re.match(r"```\{admonition\} (The answer|What the measurement shows|The sum, and what it shows)", src):
+            assert meta.get("solution") and "BEGIN SOLUTION" in src, f"cell {k} gives an answer away: {src[:60]!r}"
+        if meta.get("solution") and cell["cell_type"] == "markdown":
+            assert meta.get("grade") and meta.get("points") == 0 and "BEGIN SOLUTION" in src, f"cell {k}"
+        if "{solution-start}" in src:
+            inside = next(j for j in range(k + 1, len(cells)) if "{solution-end}" in "".join(cells[j]["source"]))
+            assert all(cells[j]["metadata"].get("nbgrader", {}).get("solution") for j in range(k + 1, inside)), \
+                f"cell {k}: a cell inside a solution dropdown that is not a solution cell reaches students"
+
+
 def test_the_instructors_table_is_what_the_registry_says():
     """book/instructors.md lists every exercise from the registry (scripts/make_instructors.py)."""
     import importlib.util
@@ -224,3 +244,14 @@ def test_the_instructors_table_is_what_the_registry_says():
         assert f"`{name}`" in table and f"| {ex.kind} | {ex.points} |" in table
     text = mod.PAGE.read_text()
     assert mod.page_with_table(text, table) == text, "run: python scripts/make_instructors.py"
+    # a title that names its kind and points names the registry's
+    for name, nb in mod.exercises_in_notebooks().items():
+        m = re.search(r"\((\w+), (\d+) points?\)$", nb["title"])
+        if m:
+            assert (m.group(1), int(m.group(2))) == (C.CHECKS[name].kind, C.CHECKS[name].points), (name, nb["title"])
+    # each chapter is named by its title (the notebook's first markdown heading), not a code comment
+    for nb in mod.exercises_in_notebooks().values():
+        cells = json.loads((ROOT / "notebooks" / f"{nb['notebook']}.ipynb").read_text())["cells"]
+        first = next("".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+                     and "".join(c["source"]).startswith("# "))
+        assert first.splitlines()[0] == f"# {nb['chapter_title']}", nb

@@ -152,8 +152,10 @@ def _every_exercise():
         solution = None
         for cell in cells:
             meta = cell["metadata"].get("nbgrader", {})
-            if meta.get("solution"):
+            if meta.get("solution") and cell["cell_type"] == "code":
                 solution = cell
+            elif cell["cell_type"] != "code":           # a written answer (0 points): not autograded
+                continue
             elif meta.get("grade"):
                 src = "".join(cell["source"])
                 check, fn = re.search(r"^feedback = (check_\w+)\((\w+)\)$", src, re.M).groups()

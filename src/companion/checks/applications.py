@@ -177,8 +177,8 @@ def check_bag_must_agree(fn: Answer, *, seed: int | None = None) -> Feedback:
               lambda xa, xb, n: _bag_slip(xa, xb, n, same=lambda a, b: set(a) == set(b),
                                           grams=lambda r: _grams(r, n))),
              ("you compared the counts (counting <pad> as a word does the same: the rows are equally long): "
-              "the mean divides by the number of n-grams of the words, so a review repeated twice has the "
-              "same mean; compare frequencies, the padding left out",
+              "the mean divides by the number of n-grams of the words (for single words, a review repeated "
+              "twice has the same mean as the review); compare frequencies, the padding left out",
               lambda xa, xb, n: _bag_slip(xa, xb, n, same=lambda a, b: a == b, grams=lambda r: _grams(r, n))),
              ("you compared single words whatever n: a bag of n-grams sees the n words in a row",
               lambda xa, xb, n: _bag_slip(xa, xb, n, same=freq, grams=lambda r: _grams(r, 1))),

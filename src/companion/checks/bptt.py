@@ -26,9 +26,6 @@ is refused in every check here.
 """
 from __future__ import annotations
 
-import contextlib
-import sys
-
 import numpy as np
 
 from .. import bptt as truncation
@@ -36,17 +33,20 @@ from .. import cells, gradcheck, numpy_training
 from ..activations import softmax
 from ..head import OutputHead
 from ..layers import RNN
-from . import core
 from .core import (
+    ATOL,
+    RTOL,
     Answer,
     Case,
     Exercise,
     Feedback,
     Wrong,
     batches,
+    forbidding_methods,
     grading_check,
     hidden_cases,
     make_rng,
+    method_functions,
     registry,
     rnn_weights,
     run_check,
@@ -58,8 +58,8 @@ from .core import (
 )
 
 __all__ = ["check_output_grad", "check_rnn_backward_step", "check_rnn_bptt", "check_leaky_backward_step",
-           "reference_output_grad", "reference_bptt", "reference_leaky_step_backward", "forbidding_methods",
-           "method_functions", "CHECKS"]
+           "reference_output_grad", "reference_bptt", "numerical_bptt", "reference_leaky_step_backward",
+           "forbidding_methods", "method_functions", "CHECKS"]
 
 
 def _onehot(y, K):
@@ -79,65 +79,6 @@ def _autograd():
 BACKWARD_METHODS = (("companion.layers", "_Recurrent", "backward", "companion.RNN.backward"),
                     ("companion.head", "OutputHead", "backward", "companion.OutputHead.backward"),
                     ("companion.head", "OutputHead", "loss", "companion.OutputHead.loss"))
-
-
-def _classes(fn, module, qualname):
-    """Every loaded version of the class ``module.qualname``: in ``sys.modules``, in the companion
-    modules the student's globals reach (an import older than the hidden tests' fresh one), and
-    among the classes of the objects in the student's globals."""
-    found = {}
-    student = getattr(fn, "__globals__", None) or {}
-    modules = [m for n, m in list(sys.modules.items()) if n == module and m is not None]
-    modules += [m for m in core._companion_modules(student) if getattr(m, "__name__", None) == module]
-    for m in modules:
-        c = getattr(m, qualname, None)
-        if isinstance(c, type):
-            found[id(c)] = c
-    for value in list(student.values()):
-        try:
-            cls = value if isinstance(value, type) else type(value)
-            for c in cls.__mro__:
-                if getattr(c, "__module__", None) == module and getattr(c, "__qualname__", None) == qualname:
-                    found[id(c)] = c
-        except Exception:         # an object whose type cannot be read: not one of ours
-            continue
-    return list(found.values())
-
-
-@contextlib.contextmanager
-def forbidding_methods(fn, methods=BACKWARD_METHODS):
-    """While the block runs, each method of ``methods`` (``(module, class, method, label)``) is,
-    on every loaded version of its class, a stand-in that refuses to run: a student's function
-    that calls it gets the feedback of a forbidden function (see :func:`core.run_check`).
-    Wrap a whole :func:`core.run_check` in it only when the check's reference and slips call
-    none of these methods."""
-    swapped = []
-
-    def stand_in(label):
-        def called(*args, **kwargs):
-            raise core._ReferenceCalled(label)
-        return called
-    try:
-        for module, qualname, name, label in methods:
-            for cls in _classes(fn, module, qualname):
-                if name in vars(cls):
-                    swapped.append((cls, name, vars(cls)[name]))
-                    setattr(cls, name, stand_in(label))
-        yield
-    finally:
-        for cls, name, value in reversed(swapped):
-            setattr(cls, name, value)
-
-
-def method_functions(methods=BACKWARD_METHODS):
-    """The functions behind ``methods`` in the loaded modules, for a check's ``forbid``: a
-    student's global or closure that holds one (``bw = companion.RNN.backward``) is refused by
-    :func:`core.run_check`, whose swap reads names, not classes."""
-    out = []
-    for module, qualname, name, _ in methods:
-        cls = getattr(sys.modules.get(module), qualname, None)
-        out.append(vars(cls).get(name) if isinstance(cls, type) else None)
-    return tuple(out)
 
 
 # --------------------------------------------------------------------------- dL/do
@@ -174,7 +115,7 @@ def check_output_grad(fn: Answer, *, seed: int | None = None) -> Feedback:
     forbid = (reference_output_grad, *method_functions(methods), *_autograd())   # before the swap
     with forbidding_methods(fn, methods):
         return run_check("dL/do of softmax and cross-entropy", fn, cases, single("dL_do"), ref, slips,
-                         forbid=forbid)
+                         forbid=forbid, analytic=True)
 
 
 # --------------------------------------------------------------------------- one BPTT step
@@ -234,7 +175,7 @@ def check_rnn_backward_step(fn: Answer, *, seed: int | None = None) -> Feedback:
     forbid = (cells.rnn_step_backward, *method_functions(methods), *_autograd())   # before the swap
     with forbidding_methods(fn, methods):
         return run_check("one BPTT step of the vanilla RNN", fn, cases, tuple_of("da_t", "dh_prev"),
-                         _backward_ref, slips, forbid=forbid)
+                         _backward_ref, slips, forbid=forbid, analytic=True)
 
 
 # --------------------------------------------------------------------------- BPTT over a whole sequence
@@ -261,9 +202,9 @@ def _losses(x, y, h0, U, W, b, V, c):
     return L
 
 
-def reference_bptt(x, y, h0, U, W, b, V, c):
-    """The check's own answer to ``rnn_bptt``: every entry of every gradient by central
-    differences of L (float64), the fourth-order stencil
+def numerical_bptt(x, y, h0, U, W, b, V, c):
+    """Every entry of every gradient by central differences of L (float64), the fourth-order
+    stencil
 
         dL/dtheta_i ~ (8 (L(+eps) - L(-eps)) - (L(+2 eps) - L(-2 eps))) / (12 eps),
 
@@ -280,6 +221,19 @@ def reference_bptt(x, y, h0, U, W, b, V, c):
     return out
 
 
+def reference_bptt(x, y, h0, U, W, b, V, c):
+    """The check's own answer to ``rnn_bptt``: the chain rule over the unrolled graph (the
+    analytic BPTT of this module), confirmed on every case by :func:`numerical_bptt`, finite
+    differences that rest on no analytic gradient (to rtol 1e-6, atol 1e-8). A student's answer
+    is compared with the analytic values to rtol 1e-9, which a numerical derivative does not reach."""
+    exact = _bptt(x, y, h0, U, W, b, V, c)
+    numerical = numerical_bptt(x, y, h0, U, W, b, V, c)
+    for k, v in exact.items():
+        if not np.allclose(v, numerical[k], rtol=RTOL, atol=ATOL):
+            raise RuntimeError(f"reference_bptt: the analytic {k} disagrees with finite differences")
+    return exact
+
+
 def _losses_moved(x, y, params, name, moves):
     """L for copies of the parameters in which ``params[name]`` is moved by each of ``moves``."""
     args = {k: v[None] for k, v in params.items()}
@@ -288,8 +242,7 @@ def _losses_moved(x, y, params, name, moves):
 
 
 def _bptt(x, y, h0, U, W, b, V, c, slip=None):
-    """An analytic BPTT with one named mistake (``slip``): what the hints recognise. Not the
-    reference (that is :func:`reference_bptt`)."""
+    """The analytic BPTT; with ``slip``, with one named mistake: what the hints recognise."""
     T, B = y.shape
     hs = [np.zeros_like(h0) if slip == "h0 zero" else h0]
     for t in range(T):
@@ -341,7 +294,7 @@ def _bptt_case(rng, B):
 
 _RNN_FORBID = lambda: (reference_bptt, cells.rnn_step_backward, numpy_training.forward_backward,
                        truncation.truncated_bptt, gradcheck.numerical_grad, gradcheck.check_layer_grads,
-                       *method_functions(), *_autograd())
+                       *method_functions(BACKWARD_METHODS), *_autograd())
 
 
 @grading_check
@@ -376,9 +329,9 @@ def check_rnn_bptt(fn: Answer, *, seed: int | None = None) -> Feedback:
                   "not the transpose")
     slips += [(transposed, _bptt_slip(None, keys=(k,), transform=np.transpose)) for k in ("dW", "dU", "dV")]
     forbid = _RNN_FORBID()                # the methods' functions, read before they are swapped out
-    with forbidding_methods(fn):
+    with forbidding_methods(fn, BACKWARD_METHODS):
         return run_check("backpropagation through time over whole sequences", fn, cases,
-                         tuple_of(*BPTT_OUTPUTS), reference_bptt, slips, forbid=forbid)
+                         tuple_of(*BPTT_OUTPUTS), reference_bptt, slips, forbid=forbid, analytic=True)
 
 
 # --------------------------------------------------------------------------- transfer: a leaky RNN step
@@ -439,7 +392,7 @@ def check_leaky_backward_step(fn: Answer, *, seed: int | None = None) -> Feedbac
               *_autograd())                                                      # before the swap
     with forbidding_methods(fn, methods):
         return run_check("the backward of a leaky RNN step", fn, batches(rng, _leaky_case),
-                         tuple_of("da_t", "dh_prev"), ref, slips, forbid=forbid)
+                         tuple_of("da_t", "dh_prev"), ref, slips, forbid=forbid, analytic=True)
 
 
 # --------------------------------------------------------------------------- what a test needs

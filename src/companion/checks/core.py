@@ -20,7 +20,9 @@ answer recorded on one call cannot pass the next) and hands them to :func:`run_c
   that mistake cannot be told apart on this case.
 
 For each case in turn every output is compared (:func:`compare`: ``numpy.isclose`` with
-rtol 1e-6, atol 1e-8). At the first case that differs the feedback lists the differences and,
+rtol 1e-6, atol 1e-8; a derivative to work out by hand, ``run_check(..., analytic=True)``, with
+rtol 1e-9, atol 1e-11, which a numerical derivative does not reach: such an answer is told so).
+At the first case that differs the feedback lists the differences and,
 as a hint, the first slip whose outputs all match the student's. A missing implementation, a
 crash or a result of the wrong form becomes feedback, never a traceback.
 
@@ -63,11 +65,11 @@ import numpy as np
 from .. import cells
 
 __all__ = ["Feedback", "Case", "Answer", "Outputs", "Unpack", "Slip", "run_check", "compare", "matches",
-           "single", "tuple_of", "RTOL", "ATOL",
+           "single", "tuple_of", "RTOL", "ATOL", "ANALYTIC_RTOL", "ANALYTIC_ATOL",
            "TIME_LIMIT_S", "TORCH_REEXPORTS", "torch_function",
            "make_rng", "size", "vec", "batches", "rnn_weights", "lstm_weights", "gru_weights",
            "rnn_case", "lstm_case", "gru_case", "Wrong", "Exercise", "registry",
-           "grading_check", "hidden_cases", "KINDS", "PURGE"]
+           "grading_check", "hidden_cases", "KINDS", "PURGE", "forbidding_methods", "method_functions"]
 
 #: the tolerances of every comparison (numpy.isclose)
 RTOL, ATOL = 1e-6, 1e-8
@@ -279,8 +281,9 @@ def _call(fn, args, forbid=()):
             signal.signal(signal.SIGALRM, previous)
 
 
-def compare(name: str, got: Any, expected: np.ndarray) -> str | None:
-    """None if equal, else a line saying where and how they differ."""
+def compare(name: str, got: Any, expected: np.ndarray, rtol: float = RTOL, atol: float = ATOL) -> str | None:
+    """None if equal (``numpy.isclose`` with ``rtol``, ``atol``), else a line saying where and how
+    they differ."""
     try:
         got = np.asarray(got, dtype=np.float64)
     except Exception:        # a str, a torch tensor that requires grad, ...: not a numpy array
@@ -288,13 +291,21 @@ def compare(name: str, got: Any, expected: np.ndarray) -> str | None:
                 f"(return numpy arrays; a torch tensor needs .detach().numpy())")
     if got.shape != expected.shape:
         return f"{name}: expected shape {expected.shape}, got {got.shape}"
-    bad = ~np.isclose(got, expected, rtol=RTOL, atol=ATOL)
+    bad = ~np.isclose(got, expected, rtol=rtol, atol=atol)
     if not bad.any():
         return None
     idx = tuple(int(i) for i in np.argwhere(bad)[0])
     where = f"[{', '.join(map(str, idx))}]" if idx else ""
     return (f"{name}{where}: expected {expected[idx]:.6g}, got {got[idx]:.6g} "
             f"({int(bad.sum())} of {bad.size} values differ)")
+
+
+def _relative_error(got: Any, expected: np.ndarray) -> float:
+    """The smallest rtol at which ``got`` passes the analytic comparison, atol scaled with it:
+    max |got - expected| / (|expected| + ANALYTIC_ATOL / ANALYTIC_RTOL)."""
+    got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    return float(np.max(np.abs(got - expected) / (np.abs(expected) + ANALYTIC_ATOL / ANALYTIC_RTOL),
+                        initial=0.0))
 
 
 def matches(got: Any, expected: np.ndarray) -> bool:
@@ -307,17 +318,34 @@ def matches(got: Any, expected: np.ndarray) -> bool:
     return got.shape == expected.shape and np.allclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=True)
 
 
-def _driver(compare: Callable[[str, Any, np.ndarray], str | None],
+#: the tolerances of a derivative exercise (``run_check(..., analytic=True)``): a chain rule worked
+#: out by hand agrees with the reference to about 1e-13; a numerical derivative (central
+#: differences) only to about 1e-10 .. 1e-6, so it fails here (a fourth-order stencil with a
+#: well-chosen step can reach 1e-12 and pass: a known limit, stated on the instructors' page).
+ANALYTIC_RTOL, ANALYTIC_ATOL = 1e-9, 1e-11
+
+_NUMERICAL = ("your values are close to the exact derivative but off by up to {err:.1e} (relative), where "
+              "the chain rule's are exact to 1e-9: that is what a numerical derivative (finite "
+              "differences) gives, and this exercise asks "
+              "for the derivative worked out with the chain rule. Use finite differences to test your "
+              "answer, not as your answer")
+
+
+def _driver(compare: Callable[..., str | None],
             matches: Callable[[Any, np.ndarray], bool]) -> Callable[..., Feedback]:
     # run_check keeps its own references to compare and matches (closure cells, not module
     # globals): a notebook that rebinds companion.checks.compare changes no verdict.
     def run_check(exercise: str, fn: Any, cases: Sequence[Case | tuple], unpack: Unpack,
                   reference: Callable[..., Outputs], slips: Sequence[Slip],
-                  forbid: Sequence[Callable[..., Any] | None] = ()) -> Feedback:
+                  forbid: Sequence[Callable[..., Any] | None] = (), analytic: bool = False) -> Feedback:
         """Shared driver: for each case compare the outputs, then look for a slip that explains
         a mismatch (the protocol is in this module's docstring). A plain tuple in ``cases`` is
         ``Case(args=tuple)``. ``forbid``: the functions the student's function may not call
-        (None entries are ignored: a torch function where torch is not installed)."""
+        (None entries are ignored: a torch function where torch is not installed). ``analytic``:
+        the exercise is a derivative to work out by hand; compare with :data:`ANALYTIC_RTOL`,
+        :data:`ANALYTIC_ATOL`, and say so when an answer is right only to a numerical
+        derivative's accuracy."""
+        tol = (ANALYTIC_RTOL, ANALYTIC_ATOL) if analytic else (RTOL, ATOL)
         if not callable(fn):
             return Feedback(exercise, False, [f"expected a function, got {type(fn).__name__}"])
         cases = [c if isinstance(c, Case) else Case(tuple(c)) for c in cases]
@@ -333,8 +361,13 @@ def _driver(compare: Callable[[str, Any, np.ndarray], str | None],
             except Exception as e:
                 return Feedback(exercise, False, [f"could not read your result: {e}"])
             try:
-                problems = [f"{k}: missing from your result" if k not in got else compare(k, got[k], v)
+                problems = [f"{k}: missing from your result" if k not in got else compare(k, got[k], v, *tol)
                             for k, v in expected.items()]
+                if analytic and any(problems) and all(k in got and compare(k, got[k], v) is None
+                                                      for k, v in expected.items()):
+                    err = max(_relative_error(got[k], v) for k, v in expected.items())
+                    return Feedback(exercise, False, [f"on random test case {n + 1} of {len(cases)}:",
+                                                      _NUMERICAL.format(err=err)])
             except Exception as e:   # a result whose items cannot even be looked up
                 return Feedback(exercise, False, [f"could not read your result: {type(e).__name__}: {e}"])
             problems = [p for p in problems if p]
@@ -539,3 +572,66 @@ def registry(*exercises: Exercise, merge: Sequence[Mapping[str, Exercise]] = ())
             raise ValueError(f"exercises: two checks are named {ex.name}")
         out[ex.name] = ex
     return out
+
+
+# --------------------------------------------------------------------------- methods, forbidden
+# A class method (companion.RNN.backward) is reached through an object, not a global name, so
+# run_check's swap of names cannot refuse it: the method itself is swapped on its class.
+
+def _classes(fn, module, qualname):
+    """Every loaded version of the class ``module.qualname``: in ``sys.modules``, in the companion
+    modules the student's globals reach (an import older than the hidden tests' fresh one), and
+    among the classes of the objects in the student's globals."""
+    found = {}
+    student = getattr(fn, "__globals__", None) or {}
+    modules = [m for n, m in list(sys.modules.items()) if n == module and m is not None]
+    modules += [m for m in _companion_modules(student) if getattr(m, "__name__", None) == module]
+    for m in modules:
+        c = getattr(m, qualname, None)
+        if isinstance(c, type):
+            found[id(c)] = c
+    for value in list(student.values()):
+        try:
+            cls = value if isinstance(value, type) else type(value)
+            for c in cls.__mro__:
+                if getattr(c, "__module__", None) == module and getattr(c, "__qualname__", None) == qualname:
+                    found[id(c)] = c
+        except Exception:         # an object whose type cannot be read: not one of ours
+            continue
+    return list(found.values())
+
+
+@contextlib.contextmanager
+def forbidding_methods(fn, methods):
+    """While the block runs, each method of ``methods`` (``(module, class, method, label)``) is,
+    on every loaded version of its class, a stand-in that refuses to run: a student's function
+    that calls it gets the feedback of a forbidden function (see :func:`run_check`).
+    Wrap a whole :func:`run_check` in it only when the check's reference and slips call
+    none of these methods."""
+    swapped = []
+
+    def stand_in(label):
+        def called(*args, **kwargs):
+            raise _ReferenceCalled(label)
+        return called
+    try:
+        for module, qualname, name, label in methods:
+            for cls in _classes(fn, module, qualname):
+                if name in vars(cls):
+                    swapped.append((cls, name, vars(cls)[name]))
+                    setattr(cls, name, stand_in(label))
+        yield
+    finally:
+        for cls, name, value in reversed(swapped):
+            setattr(cls, name, value)
+
+
+def method_functions(methods):
+    """The functions behind ``methods`` in the loaded modules, for a check's ``forbid``: a
+    student's global or closure that holds one (``bw = companion.RNN.backward``) is refused by
+    :func:`run_check`, whose swap reads names, not classes."""
+    out = []
+    for module, qualname, name, _ in methods:
+        cls = getattr(sys.modules.get(module), qualname, None)
+        out.append(vars(cls).get(name) if isinstance(cls, type) else None)
+    return tuple(out)

@@ -102,7 +102,7 @@ def check_step_jacobian(fn: Answer, *, seed: int | None = None) -> Feedback:
              ("h_t is already tanh(a(t)): the derivative is 1 - h_t^2, not 1 - tanh(h_t)^2",
               lambda h, W, *r: {"J_t": (1 - np.tanh(h) ** 2)[:, None] * W})]
     return run_check("Jacobian of one RNN step", fn, cases, single("J_t"), _jacobian_ref, slips,
-                     forbid=(cells.rnn_step_backward, *_jacobian_tools()))
+                     forbid=(cells.rnn_step_backward, *_jacobian_tools()), analytic=True)
 
 
 # --------------------------------------------------------------------------- norms in the linear RNN
@@ -152,7 +152,7 @@ def check_linear_grad_norms(fn: Answer, *, seed: int | None = None) -> Feedback:
               lambda W, g, n: {"norms": np.append(_norms_ref(W, g, n)["norms"][1:],
                                                   np.linalg.norm(np.linalg.matrix_power(W.T, n + 1) @ g))})]
     return run_check("gradient norms of the linear RNN", fn, cases, single("norms"), _norms_ref, slips,
-                     forbid=(reference_linear_grad_norms,))
+                     forbid=(reference_linear_grad_norms,), analytic=True)
 
 
 # --------------------------------------------------------------------------- gradient clipping
@@ -312,7 +312,8 @@ def check_relu_jacobian_product(fn: Answer, *, seed: int | None = None) -> Feedb
               lambda h, W: {"M": reference_relu_jacobian_product(h, W).T})]
     return run_check("Jacobian product of the ReLU RNN", fn, cases, single("M"),
                      lambda h, W: {"M": reference_relu_jacobian_product(h, W)}, slips,
-                     forbid=(reference_relu_jacobian_product, cells.rnn_step_backward, *_jacobian_tools()))
+                     forbid=(reference_relu_jacobian_product, cells.rnn_step_backward, *_jacobian_tools()),
+                     analytic=True)
 
 
 def _tanh_product(h, W):

@@ -256,7 +256,7 @@ def check_gru_step_backward(fn: Answer, *, seed: int | None = None) -> Feedback:
     forbid = (cells.gru_step_backward, layers.GRU, layers._gru_lecture_backward, layers._gru_torch_backward,
               gradcheck.numerical_grad, torch_function("autograd.grad"), torch_function("autograd.backward"))
     return run_check("backward of a GRU step (slides' form)", fn, batches(rng, _backward_case),
-                     tuple_of("dh_prev", "da_z"), _backward_ref, slips, forbid=forbid)
+                     tuple_of("dh_prev", "da_z"), _backward_ref, slips, forbid=forbid, analytic=True)
 
 
 # --------------------------------------------------------------------------- parameter count, with a head
@@ -393,7 +393,7 @@ def _copy_backward(dh, x, h, w):
 CHECKS = registry(
     Exercise(check_gru_step, _gru_by_hand,
              (Wrong(lambda x, h, w: _gru_by_hand(x, h, w, z_weights_old=True), "z_t and 1 - z_t swapped"),),
-             chapter="08", kind="recall", points=3,
+             chapter="08", kind="recall", points=2,
              skill="slide 16's four equations as batched numpy code: z_t weights the candidate, r_t acts before W_hh",
              copying=lambda x, h, w: cells.gru_step(x, h, w, variant="lecture").h_t),
     Exercise(check_update_gate_from_states, lambda hp, ht, h: (h - hp) / (ht - hp),
@@ -417,7 +417,7 @@ CHECKS = registry(
     Exercise(check_gru_classifier_num_parameters, _classifier_count,
              (Wrong(lambda D, H, K, num_layers=1, bidirectional=False:
                     _classifier_count(D, H, K, num_layers, bidirectional, head_reads=H), "of size 2H"),),
-             chapter="08", kind="transfer", points=2,
+             chapter="08", kind="apply", points=2,
              skill="counts a stacked bidirectional GRU with a classification head, a configuration the page "
                    "did not count",
              copying=lambda D, H, K, num_layers=1, bidirectional=False:

@@ -89,7 +89,7 @@ def check_jacobian_chain(fn: Answer, *, seed: int | None = None) -> Feedback:
              ("W is transposed: d h_t / d h_{t-1} = diag(1 - h_t^2) W (row i: unit i of h_t)",
               lambda h, W: {"J": _jac(h, W, transpose=True)})]
     return run_check("vanilla RNN Jacobian chain", fn, cases, single("J"), ref, slips,
-                     forbid=(reference_jacobian_chain, *_autograd()))
+                     forbid=(reference_jacobian_chain, *_autograd()), analytic=True)
 
 
 # --------------------------------------------------------------------------- the LSTM's whole cell Jacobian
@@ -160,7 +160,7 @@ def check_lstm_cell_jacobian(fn: Answer, *, seed: int | None = None) -> Feedback
               slip("h"))]
     forbid = (reference_lstm_cell_jacobian, cells.lstm_step_backward, numerical_grad, *_layer_backward(),
               *_autograd())
-    return run_check("the LSTM's whole cell Jacobian", fn, cases, single("J"), ref, slips, forbid=forbid)
+    return run_check("the LSTM's whole cell Jacobian", fn, cases, single("J"), ref, slips, forbid=forbid, analytic=True)
 
 
 # --------------------------------------------------------------------------- the forget-bias experiment

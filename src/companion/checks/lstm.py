@@ -50,7 +50,7 @@ with its reference and names the likely slip (see :mod:`companion.checks.core`).
 student's function runs, the functions that already do its job are unavailable: the
 ``reference_*`` functions of this module, companion's LSTM step and its backward
 (``cells.lstm_step``, ``cells.lstm_step_backward``), the layer's methods that run or slice the
-cell (``forward``, ``cell_weights``, ``backward``; see :func:`companion.checks.bptt.forbidding_methods`),
+cell (``forward``, ``cell_weights``, ``backward``; see :func:`companion.checks.core.forbidding_methods`),
 companion's finite differences (``gradcheck.numerical_grad``) for a backward, and torch's
 ``nn.LSTM`` / ``nn.LSTMCell`` and autograd.
 """
@@ -61,7 +61,6 @@ import numpy as np
 from .. import cells, gradcheck
 from ..activations import sigmoid
 from ..layers import LSTM
-from .bptt import forbidding_methods
 from .core import (
     Answer,
     Case,
@@ -69,6 +68,7 @@ from .core import (
     Feedback,
     Wrong,
     batches,
+    forbidding_methods,
     grading_check,
     lstm_case,
     make_rng,
@@ -255,7 +255,7 @@ def check_cell_update_backward(fn: Answer, *, seed: int | None = None) -> Feedba
                     dC_tilde_t=lambda dC, f, i, Ct, Cp: dC * i * (1 - Ct ** 2)))]
     with forbidding_methods(fn, _BACKWARD_METHODS):
         return run_check("cell update backward", fn, batches(rng, case), tuple_of(*_CU_NAMES), _cu, slips,
-                         forbid=(reference_cell_update_backward, *_differentiators()))
+                         forbid=(reference_cell_update_backward, *_differentiators()), analytic=True)
 
 
 # --------------------------------------------------------------------------- fused gate slicing
@@ -368,7 +368,7 @@ def check_coupled_gate_backward(fn: Answer, *, seed: int | None = None) -> Feedb
     ref = lambda *a: dict(zip(_CG_NAMES, reference_coupled_gate_backward(*a), strict=True))
     with forbidding_methods(fn, _BACKWARD_METHODS):
         return run_check("coupled-gate LSTM backward", fn, batches(rng, case), tuple_of(*_CG_NAMES), ref, slips,
-                         forbid=(reference_coupled_gate_backward, *_differentiators()))
+                         forbid=(reference_coupled_gate_backward, *_differentiators()), analytic=True)
 
 
 # --------------------------------------------------------------------------- experiment: b_f
@@ -428,13 +428,19 @@ def _memory_case(rng):
     return (np.r_[9.0, rest], size(rng, 10, 30), int(rng.integers(0, 10_000)))
 
 
-def _memory_unpack(r, case):
-    out = tuple_of("kept", "b_f_min")(r, case)
-    try:
-        out["b_f_min"] = np.asarray(out["b_f_min"], dtype=np.float64)
-    except Exception:
-        raise ValueError("b_f_min: expected a number (one of the b_fs)") from None
-    return out
+def _ending_in_a_number(*names, of):
+    """Unpack a tuple ``names`` whose last item is a number chosen from the argument ``of``."""
+    def unpack(r, case):
+        out = tuple_of(*names)(r, case)
+        try:
+            out[names[-1]] = np.asarray(out[names[-1]], dtype=np.float64)
+        except Exception:
+            raise ValueError(f"{names[-1]}: expected a number (one of the {of})") from None
+        return out
+    return unpack
+
+
+_memory_unpack = _ending_in_a_number("kept", "b_f_min", of="b_fs")
 
 
 @grading_check
@@ -584,7 +590,7 @@ def check_peephole_cell_backward(fn: Answer, *, seed: int | None = None) -> Feed
     ref = lambda *a: {"dC_prev": reference_peephole_cell_backward(*a)}
     with forbidding_methods(fn, _BACKWARD_METHODS):
         return run_check("peephole cell backward", fn, batches(rng, case), single("dC_prev"), ref, slips,
-                         forbid=(reference_peephole_cell_backward, *_differentiators()))
+                         forbid=(reference_peephole_cell_backward, *_differentiators()), analytic=True)
 
 
 # --------------------------------------------------------------------------- peephole backward (full, with o)
@@ -651,7 +657,7 @@ def check_peephole_full_backward(fn: Answer, *, seed: int | None = None) -> Feed
     ref = lambda *a: {"dC_prev": reference_peephole_full_backward(*a)}
     with forbidding_methods(fn, _BACKWARD_METHODS):
         return run_check("full peephole backward", fn, batches(rng, case), single("dC_prev"), ref, slips,
-                         forbid=(reference_peephole_full_backward, *_differentiators()))
+                         forbid=(reference_peephole_full_backward, *_differentiators()), analytic=True)
 
 
 # --------------------------------------------------------------------------- experiment: b_o
@@ -710,13 +716,7 @@ def _sight_case(rng):
     return (np.r_[-10.0, rest], size(rng, 4, 9), int(rng.integers(0, 10_000)))
 
 
-def _sight_unpack(r, case):
-    out = tuple_of("plain", "peephole", "b_o_blind")(r, case)
-    try:
-        out["b_o_blind"] = np.asarray(out["b_o_blind"], dtype=np.float64)
-    except Exception:
-        raise ValueError("b_o_blind: expected a number (one of the b_os)") from None
-    return out
+_sight_unpack = _ending_in_a_number("plain", "peephole", "b_o_blind", of="b_os")
 
 
 @grading_check

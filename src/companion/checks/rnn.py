@@ -17,16 +17,17 @@ import numpy as np
 
 from .. import activations, cells
 from ..activations import sigmoid, softmax
-from .bptt import forbidding_methods, method_functions
 from .core import (
     Answer,
     Exercise,
     Feedback,
     Wrong,
     batches,
+    forbidding_methods,
     grading_check,
     hidden_cases,
     make_rng,
+    method_functions,
     registry,
     rnn_case,
     run_check,
