@@ -30,7 +30,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["Task", "recall_task", "adding_problem", "sentiment_task", "motif_task", "ner_task",
+from .rng import SplitMix64
+
+__all__ = ["Task", "recall_task", "recall_batch", "adding_problem", "sentiment_task", "motif_task", "ner_task",
            "melody_task", "SENTIMENT_VOCAB", "POSITIVE", "NEGATIVE", "MAJOR", "MINOR", "DNA", "NER_VOCAB",
            "NER_TAGS", "NER_CONTEXT_TEMPLATES", "decode", "unique", "shared_sequences", "held_out_split",
            "opinion_cores"]
@@ -172,6 +174,32 @@ def recall_task(n: int, distance: int, n_symbols: int = 4, n_noise: int = 4, see
     vocab = [f"s{k}" for k in range(n_symbols)] + [f"n{k}" for k in range(n_noise)] + ["?"]
     return Task(x, y.astype(np.int64), vocab, [f"s{k}" for k in range(n_symbols)],
                 {"distance": int(distance)})
+
+
+def recall_batch(stream, batch: int, distance: int, n_symbols: int = 4,
+                 n_noise: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """One batch of :func:`recall_task` drawn from a shared :class:`companion.rng.SplitMix64`
+    stream, so that ``widgets/static/training.js`` (``recallBatch``) draws the same batch.
+
+    Same definition as :func:`recall_task`: the symbol y at t = 0, ``distance - 1``
+    distractors, the query token ``n_symbols + n_noise`` at t = distance. The draws, in order:
+    the ``batch`` labels ``stream.integers(0, n_symbols)``, then the distractors
+    ``stream.integers(n_symbols, n_symbols + n_noise)`` row by row (C order of (batch, T - 2)).
+    Returns (x, y): token ids (batch, T) and labels (batch,), both int64.
+    """
+    if not isinstance(stream, SplitMix64):
+        raise ValueError(f"stream: expected a companion.rng.SplitMix64, got {type(stream).__name__}")
+    for name, v, low in (("batch", batch, 1), ("distance", distance, 1), ("n_symbols", n_symbols, 1),
+                         ("n_noise", n_noise, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+            raise ValueError(f"{name}: expected an integer >= {low}, got {v!r}")
+    T = int(distance) + 1
+    y = stream.integers(0, n_symbols, int(batch))
+    x = np.empty((int(batch), T), np.int64)
+    x[:, 0] = y
+    x[:, 1:T - 1] = stream.integers(n_symbols, n_symbols + n_noise, (int(batch), T - 2))
+    x[:, T - 1] = n_symbols + n_noise
+    return x, y.astype(np.int64)
 
 
 def adding_problem(n: int, length: int, seed: int = 0) -> Task:

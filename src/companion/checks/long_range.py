@@ -346,7 +346,7 @@ CHECKS = registry(
     Exercise(check_lstm_cell_jacobian, _lstm_cell_jacobian,
              (Wrong(lambda x, h0, C0, w: _lstm_cell_jacobian(x, h0, C0, w, o_path=False), "through o_t as well"),
               Wrong(_direct_path_only, "only the direct path")),
-             chapter="09", kind="transfer", points=3,
+             chapter="09", kind="transfer", points=4,
              skill="derive the LSTM's whole Jacobian d C_T / d C_0, the paths through h_{t-1} included, "
                    "by chaining the Jacobians of both states",
              copying=lambda x, h0, C0, w: reference_lstm_cell_jacobian(x, h0, C0, w)),

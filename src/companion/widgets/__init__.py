@@ -16,14 +16,17 @@ The widget classes (:class:`RNNCellExplorer`, :class:`LSTMExplorer`,
 """
 from .embed import bundle, page, show, static_html
 
-__all__ = ["show", "static_html", "page", "bundle",
-           "RNNCellExplorer", "LSTMExplorer", "GRUExplorer", "SequenceStepper"]
-#: the widget classes, imported from explorers on first use
-_WIDGETS = tuple(__all__[4:])
+#: each widget class and the module of this package that defines it (imported on first use)
+_WIDGETS = {"RNNCellExplorer": "explorers", "LSTMExplorer": "explorers", "GRUExplorer": "explorers",
+            "SequenceStepper": "explorers", "GradientFlowExplorer": "gradient_flow",
+            "TrainingRun": "training_run", "CharLMSampler": "charlm"}
+
+__all__ = ["show", "static_html", "page", "bundle", "RNNCellExplorer", "LSTMExplorer", "GRUExplorer",
+           "SequenceStepper", "GradientFlowExplorer", "TrainingRun", "CharLMSampler"]
 
 
 def __getattr__(name):
     if name in _WIDGETS:
-        from . import explorers
-        return getattr(explorers, name)
+        import importlib
+        return getattr(importlib.import_module(f".{_WIDGETS[name]}", __name__), name)
     raise AttributeError(f"module 'companion.widgets' has no attribute {name!r}")

@@ -26,10 +26,10 @@ from typing import Any
 
 __all__ = ["MODULES", "bundle", "classic", "static_html", "page", "show"]
 
-#: widget modules in static/, each exporting render({model, el})
-MODULES = ("rnn", "lstm", "gru", "stepper")
-_LIBS = ("cells", "ui")
-_IMPORT = re.compile(r'^import \{[^}]*\} from "\./(cells|ui)\.js";\n', re.M)
+#: widget modules in static/, each exporting render({model, el}); the other files there
+#: (cells.js, ui.js, ...) are libraries that a module imports
+MODULES = ("rnn", "lstm", "gru", "stepper", "gradflow", "trainer", "charlm")
+_IMPORT = re.compile(r'^import \{[^}]*\} from "\./([a-z_]+)\.js";\n', re.M)
 
 
 def _read(name):
@@ -41,12 +41,30 @@ def _check_module(module):
         raise ValueError(f"module: expected one of {', '.join(map(repr, MODULES))}, got {module!r}")
 
 
+def _dependency_order(module):
+    """The local files ``module`` needs, each after the files it imports, ``module`` last."""
+    order, seen = [], set()
+
+    def visit(name, path):
+        if name in path:
+            raise RuntimeError(f"bundle: circular import {' -> '.join((*path, name))}")
+        if name in seen:
+            return
+        for dep in _IMPORT.findall(_read(name)):
+            visit(dep, (*path, name))
+        seen.add(name)
+        order.append(name)
+
+    visit(module, ())
+    return order
+
+
 @cache
 def bundle(module: str) -> str:
-    """One ES module: cells.js, ui.js and the widget's module, local imports removed."""
+    """One ES module: the library files ``module`` imports (cells.js, ui.js, ...), each once,
+    after its own imports, then the widget's module; local imports removed."""
     _check_module(module)
-    parts = [_IMPORT.sub("", _read(n)) for n in (*_LIBS, module)]
-    src = "\n".join(parts)
+    src = "\n".join(_IMPORT.sub("", _read(n)) for n in _dependency_order(module))
     if re.search(r"^\s*import\s", src, re.M):
         raise RuntimeError(f"bundle({module!r}): an import is left that the bundler does not resolve")
     return src
