@@ -12,7 +12,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 INSTRUCTOR := $(VENV)/.instructor
 
 .PHONY: help venv instructor assignments exercise-table test-js test test-package book book-strict serve notebooks sync-notebooks \
-        test-notebooks test-notebooks-alt test-notebooks-both test-site bench lint lock clean
+        test-notebooks test-notebooks-alt test-notebooks-both test-site bench lint lock clean \
+        train-charlm
 
 help:
 	@echo "make book   build the site (book/_build/html/index.html)"
@@ -21,6 +22,7 @@ help:
 	@echo "make serve  serve the built site on http://127.0.0.1:$(PORT)/"
 	@echo "make notebooks  re-execute every notebook in place (outputs are committed)"
 	@echo "make bench  benchmark companion against torch.nn"
+	@echo "make train-charlm  retrain chapter 12's character LSTM and GRU (minutes; not part of make test)"
 	@echo "make instructor   install nbgrader (requirements-instructor.txt)"
 	@echo "make assignments  student versions of every chapter into assignments/"
 	@echo "make exercise-table  rewrite the exercise table of book/instructors.md from the registry"
@@ -50,8 +52,10 @@ assignments: $(STAMP)
 	$(PY) -m companion.assign notebooks/*.ipynb --out assignments --force
 	@echo "Student notebooks are in $(CURDIR)/assignments/"
 
+# In CI the widgets are also driven live in JupyterLab (tests/widgets_browser/test_jupyterlab.py,
+# about 30 s: a Jupyter server and a kernel); elsewhere that test is opt-in.
 test-package: $(STAMP) $(INSTRUCTOR)
-	$(PY) -m pytest tests --ignore=tests/site
+	$(if $(CI),COMPANION_TEST_JUPYTERLAB=1 ,)$(PY) -m pytest tests --ignore=tests/site
 
 # The widgets' JavaScript against companion's shared test vectors (Node's built-in runner).
 test-js:
@@ -133,6 +137,15 @@ test-notebooks-both: $(STAMP)
 # notebook policy, and bad input failing the build.
 test-site: book-strict
 	$(PY) -m pytest tests/site
+
+# Chapter 12's character-level LSTM and GRU, trained on data/corpus.txt (the book's own text,
+# frozen: scripts/make_corpus.py wrote it) into data/charlm/ (weights .npz, train_log.json), then
+# the page's test vectors rewritten from the new weights. Seeded; the GPU where there is one.
+# Not part of make test (a test runs the script for a few steps); about 5-10 minutes on 2 cores.
+train-charlm: $(STAMP)
+	$(PY) scripts/train_charlm.py
+	$(PY) -c "from companion.widgets.charlm import write_vectors; write_vectors()"
+	@echo "Now re-execute notebooks/12_char_lm.ipynb (python scripts/execute_notebooks.py notebooks/12_char_lm.ipynb)"
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_layers.py
