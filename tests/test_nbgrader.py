@@ -102,6 +102,7 @@ def test_autograde_full_and_zero(graded, nb):
     assert max_score > 0 and score == max_score, f"{nb.name}: instructor got {score}/{max_score}"
     score, max_score = scores[("blank", nb.stem)]
     assert score == 0, f"{nb.name}: blank student version got {score}/{max_score}"
+    print(f"\n{nb.name}: instructor {scores[('instructor', nb.stem)][0]:g}/{max_score:g}, blank {score:g}/{max_score:g}")
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -231,6 +232,7 @@ def test_copying_and_rigging_score_zero(copied_and_rigged, student):
     score, max_score, per_cell = scores[student]
     assert len(per_cell) == len(exercises) and max_score >= 2 * len(exercises)
     assert score == 0, f"{student}: {score}/{max_score}: " + str({k: v for k, v in per_cell.items() if v})
+    print(f"\n{student}: {score:g}/{max_score:g} over {len(exercises)} exercises")
     for grade_id, outputs in said[student].items():
         if student == "copying":      # refused by the visible check, with the reason
             assert "already does this exercise's job" in outputs, (grade_id, outputs[:500])
