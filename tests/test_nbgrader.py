@@ -102,7 +102,8 @@ def test_autograde_full_and_zero(graded, nb):
     assert max_score > 0 and score == max_score, f"{nb.name}: instructor got {score}/{max_score}"
     score, max_score = scores[("blank", nb.stem)]
     assert score == 0, f"{nb.name}: blank student version got {score}/{max_score}"
-    print(f"\n{nb.name}: instructor {scores[('instructor', nb.stem)][0]:g}/{max_score:g}, blank {score:g}/{max_score:g}")
+    full = scores[("instructor", nb.stem)][0]
+    print(f"\n{nb.name}: instructor {full:g}/{max_score:g}, blank {score:g}/{max_score:g}")
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

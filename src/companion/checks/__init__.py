@@ -24,7 +24,8 @@ The checks live in one module per topic, ``companion.checks.<topic>`` (:mod:`~co
 :mod:`~companion.checks.rnn`, :mod:`~companion.checks.bptt`, :mod:`~companion.checks.rnn_types`,
 :mod:`~companion.checks.bidirectional`, :mod:`~companion.checks.gradients`, :mod:`~companion.checks.lstm`,
 :mod:`~companion.checks.gru`, :mod:`~companion.checks.long_range`,
-:mod:`~companion.checks.applications`, :mod:`~companion.checks.trained_lstm`), all built on the driver
+:mod:`~companion.checks.applications`, :mod:`~companion.checks.trained_lstm`,
+:mod:`~companion.checks.charlm`), all built on the driver
 :mod:`companion.checks.core`; every check is also importable from here, and ``CHECKS``
 holds them all by name.
 """
@@ -34,6 +35,7 @@ from . import (
     applications,
     bidirectional,
     bptt,
+    charlm,
     counting,
     gradients,
     gru,
@@ -47,7 +49,7 @@ from .core import Case, Exercise, Feedback, Wrong, compare, registry, run_check
 
 #: the topic modules, in the order of the chapters
 MODULES = (counting, rnn, bptt, rnn_types, bidirectional, gradients, lstm, gru, long_range, applications,
-           trained_lstm)
+           trained_lstm, charlm)
 
 #: every check of every topic module, by name (two checks of one name are refused at import)
 CHECKS = registry(merge=[m.CHECKS for m in MODULES])
