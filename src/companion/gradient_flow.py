@@ -211,7 +211,7 @@ def sum_sq(v) -> float:
 
 def norm(v: np.ndarray) -> float:
     """Euclidean norm, scaled by the largest entry so that no square underflows or overflows:
-    m * sqrt(sum((v / m)^2)), m = max |v_i|; 0 for a zero vector."""
+    ``m * sqrt(sum((v / m)^2))``, ``m = max |v_i|``; 0 for a zero vector."""
     m = float(np.max(np.abs(v))) if len(v) else 0.0
     if m == 0.0 or not math.isfinite(m):
         return m

@@ -83,8 +83,8 @@ class TrainingRun:
     """The page's training run of the recall task (see the module's docstring).
 
     ``TrainingRun(kind="lstm", distance=20, hidden=8, ...)`` (keywords and defaults in
-    :data:`DEFAULTS`); :meth:`step` trains one step and returns its record; :attr:`history`
-    holds every record's values as lists; :attr:`params` the live parameter arrays.
+    :data:`DEFAULTS`); :meth:`step` trains one step and returns its record; ``history``
+    holds every record's values as lists; ``params`` the live parameter arrays.
     """
 
     def __init__(self, **config) -> None:
@@ -161,7 +161,7 @@ class TrainingRun:
         return rec
 
     def train(self, steps: int) -> dict:
-        """:meth:`step` ``steps`` times; returns :attr:`history`."""
+        """:meth:`step` ``steps`` times; returns ``history``."""
         for _ in range(check_positive_int("steps", steps)):
             self.step()
         return self.history
