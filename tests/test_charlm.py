@@ -203,3 +203,56 @@ def test_training_script_runs_on_a_tiny_slice(tmp_path):
     m = charlm.load("gru", path=tmp_path / "gru.npz")
     assert m.H == 8 and m.vocab == charlm.vocabulary(charlm.load_corpus())
     assert log["corpus_sha256"] == hashlib.sha256((ROOT / "data" / "corpus.txt").read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------- the exercises' bypasses are refused
+
+def _fake_library(monkeypatch, module, name, fn):
+    """Install a stand-in for a library module (SciPy, scikit-learn), as if it were installed."""
+    import types
+    parts = module.split(".")
+    for i in range(1, len(parts) + 1):
+        full = ".".join(parts[:i])
+        if full not in sys.modules:
+            monkeypatch.setitem(sys.modules, full, types.ModuleType(full))
+    mod = sys.modules[module]
+    fn.__module__ = module
+    monkeypatch.setattr(mod, name, fn, raising=False)
+    return mod
+
+
+def test_library_functions_that_do_the_job_are_refused(monkeypatch):
+    from companion.checks import charlm as checks
+
+    def softmax(x, axis=None):
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+    special = _fake_library(monkeypatch, "scipy.special", "softmax", softmax)
+    ok = checks.check_softmax_temperature(lambda o, tau: checks._softmax_temperature(o, tau), seed=0)
+    assert not ok and "_softmax_temperature" in str(ok)
+    via_module = checks.check_softmax_temperature(lambda o, tau: special.softmax(o / tau, axis=-1), seed=0)
+    assert not via_module and "scipy.special.softmax" in str(via_module)
+    assert special.softmax is softmax                      # put back
+    # and a correct answer of its own still passes with the library present
+    assert checks.check_softmax_temperature(lambda o, tau: softmax_own(o, tau), seed=0)
+
+    def roc_auc_score(y, s):
+        return checks.reference_auroc(s, y)
+    metrics = _fake_library(monkeypatch, "sklearn.metrics", "roc_auc_score", roc_auc_score)
+    via_module = checks.check_auroc(lambda s, y: metrics.roc_auc_score(y, s), seed=0)
+    assert not via_module and "roc_auc_score" in str(via_module)
+    assert not checks.check_auroc(lambda s, y: checks._auroc(s, y), seed=0)
+    assert metrics.roc_auc_score is roc_auc_score
+
+
+def softmax_own(o, tau):
+    z = (o - o.max(axis=-1, keepdims=True)) / tau
+    return np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+
+
+def test_the_private_answers_are_refused():
+    from companion.checks import charlm as checks
+    for answer in (lambda *a: checks._best_mixture(*a),
+                   lambda *a: tuple(float(v) for v in checks._mixture(*a).values())):
+        fb = checks.check_best_mixture(answer, seed=0)
+        assert not fb and "calls" in str(fb), str(fb)

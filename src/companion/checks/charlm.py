@@ -11,9 +11,16 @@ Signatures the exercises ask for (numpy in, numpy out):
   (the first such λ on a tie), and that mixture's mean −log p on the test characters (nats)
 
 Each check draws fresh random inputs on every call, compares with its own answer (the
-``reference_*`` functions below, which an answer may not call) and names the likely slip.
+``reference_*`` functions below, which an answer may not call, nor the module's private answers,
+nor a library function that does the job: ``scipy.special.softmax``, scikit-learn's
+``roc_auc_score``, where they are installed) and names the likely slip.
 """
 from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import sys
 
 import numpy as np
 
@@ -30,12 +37,51 @@ from .core import (
     run_check,
     single,
     size,
+    _ReferenceCalled,
     torch_function,
     tuple_of,
 )
 
 __all__ = ["check_softmax_temperature", "check_auroc", "check_best_mixture", "reference_softmax_temperature",
            "reference_auroc", "reference_best_mixture", "CHECKS"]
+
+
+# --------------------------------------------------------------------------- libraries that do the job
+
+def _library_function(module: str, name: str):
+    """``module.name`` where that library is installed (SciPy and scikit-learn are, on Colab), else
+    None. Imported here, lazily, so that an answer which imports it inside its own body is refused
+    too; a library that is not installed is never imported."""
+    try:
+        if module not in sys.modules and importlib.util.find_spec(module.split(".")[0]) is None:
+            return None
+        return getattr(importlib.import_module(module), name, None)
+    except Exception:                # a broken install: nothing to forbid
+        return None
+
+
+@contextlib.contextmanager
+def _public_names(*paths):
+    """While the block runs, ``module.name`` for each ``(module, name)`` raises as a forbidden call
+    does. The core swaps the bindings in a function's own module (``scipy.special._logsumexp``) and
+    in the answer's globals; an answer may also call it through the public module
+    (``scipy.special.softmax``), whose binding this swaps."""
+    swapped = []
+    for module, name in paths:
+        m = sys.modules.get(module)
+        f = getattr(m, name, None) if m is not None else None
+        if f is None:
+            continue
+
+        def called(*args, _label=f"{module}.{name}", **kwargs):
+            raise _ReferenceCalled(_label)
+        swapped.append((m, name, f))
+        setattr(m, name, called)
+    try:
+        yield
+    finally:
+        for m, name, f in reversed(swapped):
+            setattr(m, name, f)
 
 
 # --------------------------------------------------------------------------- softmax with temperature
@@ -65,11 +111,13 @@ def check_softmax_temperature(fn: Answer, *, seed: int | None = None) -> Feedbac
               lambda o, tau: {"p": np.exp(o / tau) / np.exp(o / tau).sum(-1, keepdims=True)}),
              ("normalise over the last axis (the characters of each row), not over the whole array",
               lambda o, tau: {"p": np.exp((o - o.max()) / tau) / np.exp((o - o.max()) / tau).sum()})]
-    with np.errstate(all="ignore"):
+    scipy_softmax = _library_function("scipy.special", "softmax")
+    with np.errstate(all="ignore"), _public_names(("scipy.special", "softmax")):
         return run_check("softmax with temperature", fn, cases, single("p"), ref, slips,
-                         forbid=(reference_softmax_temperature, charlm.softmax_temperature, activations.softmax,
-                                 activations.log_softmax, torch_function("softmax"),
-                                 torch_function("nn.functional.softmax"), torch_function("special.softmax")))
+                         forbid=(reference_softmax_temperature, _softmax_temperature, charlm.softmax_temperature,
+                                 activations.softmax, activations.log_softmax, torch_function("softmax"),
+                                 torch_function("nn.functional.softmax"), torch_function("special.softmax"),
+                                 scipy_softmax))
 
 
 # --------------------------------------------------------------------------- AUROC
@@ -103,8 +151,10 @@ def check_auroc(fn: Answer, *, seed: int | None = None) -> Feedback:
               lambda s, y: {"auroc": np.asarray(reference_auroc(s, ~y))}),
              ("that is the accuracy of the threshold 0, not the area under the ROC curve (all thresholds)",
               lambda s, y: {"auroc": np.asarray(np.mean((s > 0) == y))})]
-    return run_check("AUROC of a unit", fn, cases, single("auroc"), ref, slips,
-                     forbid=(reference_auroc, charlm.auroc, charlm.unit_aurocs))
+    roc_auc_score = _library_function("sklearn.metrics", "roc_auc_score")
+    with _public_names(("sklearn.metrics", "roc_auc_score")):
+        return run_check("AUROC of a unit", fn, cases, single("auroc"), ref, slips,
+                         forbid=(reference_auroc, _auroc, charlm.auroc, charlm.unit_aurocs, roc_auc_score))
 
 
 # --------------------------------------------------------------------------- mixing two language models
@@ -158,7 +208,7 @@ def check_best_mixture(fn: Answer, *, seed: int | None = None) -> Feedback:
              ("you reported the validation cross-entropy: report the chosen mixture's test cross-entropy",
               lambda *a: _mixture(*a, report="val"))]
     return run_check("mix two language models", fn, cases, tuple_of("lam", "test_nats"), ref, slips,
-                     forbid=(reference_best_mixture,))
+                     forbid=(reference_best_mixture, _best_mixture, _mixture))
 
 
 # --------------------------------------------------------------------------- what a test needs
@@ -185,22 +235,24 @@ def _best_mixture(pa_val, pb_val, pa_test, pb_test, lams, on_test=False):
 
 
 #: the checks of this module: each with a correct answer, hand-written wrong ones and one that
-#: calls the function the check forbids
+#: calls the function the check forbids. The private answers above are forbidden too (a student
+#: could import them), so the wrong ones reach them through a default argument, which the check
+#: does not swap.
 CHECKS = registry(
     Exercise(check_softmax_temperature, _softmax_temperature,
-             (Wrong(lambda o, tau: _softmax_temperature(o * tau * tau, tau), "divide the scores by τ"),
+             (Wrong(lambda o, tau, f=_softmax_temperature: f(o * tau * tau, tau), "divide the scores by τ"),
               Wrong(lambda o, tau: np.exp(o / tau) / np.exp(o / tau).sum(-1, keepdims=True), "subtract the largest")),
              chapter="12", kind="recall", points=2,
              skill="the sampling distribution p = softmax(o / τ) of a language model, stable for small τ",
              copying=lambda o, tau: charlm.softmax_temperature(o, tau)),
     Exercise(check_auroc, _auroc,
-             (Wrong(lambda s, y: _auroc(s, y, ties=0.0), "a tie counts one half"),
-              Wrong(lambda s, y: _auroc(s, ~y), "positives and negatives swapped")),
+             (Wrong(lambda s, y, f=_auroc: f(s, y, ties=0.0), "a tie counts one half"),
+              Wrong(lambda s, y, f=_auroc: f(s, ~y), "positives and negatives swapped")),
              chapter="12", kind="apply", points=2,
              skill="score how well one unit's activation separates two kinds of characters (AUROC, ties ½)",
              copying=lambda s, y: charlm.auroc(s, y)),
     Exercise(check_best_mixture, _best_mixture,
-             (Wrong(lambda *a: _best_mixture(*a, on_test=True), "you chose λ on the test block"),),
+             (Wrong(lambda *a, f=_best_mixture: f(*a, on_test=True), "you chose λ on the test block"),),
              chapter="12", kind="transfer", points=3,
              skill="combine two language models by interpolation, choosing the weight on validation data only",
              copying=lambda *a: reference_best_mixture(*a)),
