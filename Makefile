@@ -13,13 +13,14 @@ INSTRUCTOR := $(VENV)/.instructor
 
 .PHONY: help venv instructor assignments exercise-table test-js test test-package book book-strict serve notebooks sync-notebooks \
         test-notebooks test-notebooks-alt test-notebooks-both test-site bench lint lock clean \
-        train-charlm
+        train-charlm pdf
 
 help:
 	@echo "make book   build the site (book/_build/html/index.html)"
 	@echo "make test   run every test (lint first)"
 	@echo "make lint   ruff over src, tests, scripts and benchmarks (pyproject.toml [tool.ruff])"
 	@echo "make serve  serve the built site on http://127.0.0.1:$(PORT)/"
+	@echo "make pdf    the whole book in one PDF (book/_build/pdf/book.pdf; needs chromium)"
 	@echo "make notebooks  re-execute every notebook in place (outputs are committed)"
 	@echo "make bench  benchmark companion against torch.nn"
 	@echo "make train-charlm  retrain chapter 12's character LSTM and GRU (minutes; not part of make test)"
@@ -90,6 +91,11 @@ book-strict: $(STAMP)
 	rm -rf book/_build
 	$(JB_BUILD) -W -n --keep-going --all
 	@echo "The book is at $(CURDIR)/book/_build/html/index.html"
+
+# The whole book in one PDF, printed from the built site by headless Chromium (Debian's
+# chromium: apt-get install -y chromium), widgets as their default state: book/_build/pdf/book.pdf.
+pdf: book
+	$(PY) scripts/make_pdf.py
 
 serve:
 	@test -f book/_build/html/index.html || { echo "No site yet: run 'make book' first"; exit 1; }

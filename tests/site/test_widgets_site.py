@@ -187,8 +187,36 @@ def check_page(pg, where):
             drive_and_check(pg, index, module, state)
         refused = [m for m in pg.messages(index) if m.strip()]
         assert not refused, f"{where}: widget {index} ({module}) after the move says: {refused}"
+    check_reads_like_the_book(pg, where)
     assert not pg.problems, f"{where}:\n  " + "\n  ".join(pg.problems)
     return [m for _, m, _ in widgets]
+
+
+# Every widget's own words (HTML and SVG text, options; not the language model's sampled text,
+# which quotes the book's TeX) and, per chart with several series, each series' dash pattern.
+READS = """() => [...document.querySelectorAll('.cw')].map(cw => {
+    const own = [], walk = document.createTreeWalker(cw, NodeFilter.SHOW_TEXT);
+    for (let n; (n = walk.nextNode());)
+      if (!n.parentElement.closest('.cw-charlm-out, .cw-charlm-view, style, script')) own.push(n.data);
+    const charts = [...cw.querySelectorAll('svg')].map(svg => [...svg.querySelectorAll('polyline[data-series]')]
+      .filter(p => p.getAttribute('points'))
+      .map(p => [p.dataset.series, p.getAttribute('stroke-dasharray') || 'solid']))
+      .filter(c => c.length > 1);
+    return [own, charts];
+  })"""
+PSEUDO_TEX = re.compile(r"[A-Za-z]_(\{|[A-Za-z0-9])|\\(tilde|tanh|sigma|odot|cdot)\b")
+
+
+def check_reads_like_the_book(pg, where):
+    """Issue 17, part 1, on every widget page: no pseudo-TeX (h_{t-1}, W_hf) left in a widget's
+    text, symbols are typeset (<sub> or Unicode subscripts); and colour is never the only cue
+    between the series of one chart: each has its own dash pattern."""
+    for k, (own, charts) in enumerate(pg.page.evaluate(READS)):
+        raw = sorted({t.strip()[:60] for t in own if PSEUDO_TEX.search(t)})
+        assert not raw, f"{where}: widget {k} shows raw TeX-like text: {raw}"
+        for chart in charts:
+            dashes = [d for _, d in chart]
+            assert len(set(dashes)) == len(dashes), f"{where}: widget {k}: series told apart by colour only: {chart}"
 
 
 # --------------------------------------------------------------------------- tests
@@ -230,7 +258,7 @@ COLOURS = """() => [...document.querySelectorAll('.cw')].map(cw => {
                                    if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; }
                            return 'rgb(255, 255, 255)'; };
     const pick = sel => [...cw.querySelectorAll(sel)].map(e => [sel, getComputedStyle(e).color, surface(e)]);
-    return [...pick('h4'), ...pick('.cw-val'), ...pick('label'), ...pick('.cw-note'), ...pick('button')];
+    return [...pick('.cw-title'), ...pick('.cw-val'), ...pick('label'), ...pick('.cw-note'), ...pick('button')];
   }).flat()"""
 
 
@@ -258,3 +286,66 @@ def test_widgets_readable_in_both_themes(browser, server, site, theme):
         assert not pg.problems, pg.problems
     finally:
         pg.close()
+
+
+def test_lstm_explorer_says_when_h_prev_does_nothing(browser, server, site):
+    """Where every W_h* is 0 (chapter 06's "remember" preset, chapter 07's explorers), the
+    h_{t-1} slider moves nothing: the explorer says so next to it, and the note goes as soon
+    as a W_h* weight is not 0."""
+    seen = 0
+    for path in ("notebooks/06_lstm.html", "notebooks/07_peephole.html"):
+        if not (site / path).is_file():
+            continue
+        pg = WidgetPage(browser, f"{server}/{path}", server)
+        try:
+            for index, module, state in pg.widgets():
+                if module != "lstm":
+                    continue
+                note = pg.box(index).locator('[data-out="h_note"]')
+                idle = all(state["weights"][f"W_h{g}"] == 0 for g in "fiCo")
+                assert note.is_visible() == idle, (path, index, state["weights"])
+                if idle:
+                    seen += 1
+                    assert note.text_content() == "Wh· = 0 here: ht−1 has no effect."
+                    pg.box(index).locator("details summary").first.click()
+                    box = pg.box(index).locator('input[type=text][data-name="W_hf"]')
+                    box.fill("0.5")
+                    box.press("Enter")
+                    assert not note.is_visible()
+            assert not pg.problems, pg.problems
+        finally:
+            pg.close()
+    assert seen >= 2
+
+
+LABELS = """() => [...document.querySelectorAll('.cw input, .cw select')].map(e => {
+    const own = e.id ? document.querySelector(`label[for="${e.id}"]`) : null;
+    const row = e.closest('.cw-row') || e.parentElement;
+    const seen = [own, ...(row ? row.querySelectorAll('label') : [])]
+      .filter(l => l && l.offsetParent !== null && l.getBoundingClientRect().width > 2 && l.textContent.trim());
+    return [e.getAttribute('data-name') || e.type, !!own && !!own.textContent.trim(), seen.length > 0];
+  })"""
+
+
+def test_controls_have_visible_labels_and_focus(browser, server, site):
+    """Every widget control has an associated <label> and a visible one next to it; a control
+    reached by Tab shows a focus ring."""
+    for path in ("notebooks/06_lstm.html", "notebooks/08_gru.html", "notebooks/09_long_range.html"):
+        if not (site / path).is_file():
+            continue
+        pg = WidgetPage(browser, f"{server}/{path}", server)
+        try:
+            for d in pg.page.locator(".cw details").all():
+                d.evaluate("e => { e.open = true; }")
+            rows = pg.page.evaluate(LABELS)
+            assert rows
+            assert not [r for r in rows if not (r[1] and r[2])], (path, [r for r in rows if not (r[1] and r[2])])
+            rng = pg.page.locator(".cw input[type=range]").first
+            rng.focus()
+            pg.page.keyboard.press("Shift+Tab")
+            pg.page.keyboard.press("Tab")
+            ring = rng.evaluate("e => [getComputedStyle(e).outlineStyle, parseFloat(getComputedStyle(e).outlineWidth)]")
+            assert ring[0] != "none" and ring[1] >= 2, (path, ring)
+            assert not pg.problems, pg.problems
+        finally:
+            pg.close()

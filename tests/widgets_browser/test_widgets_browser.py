@@ -133,7 +133,7 @@ def test_rnn_slider(browser, site, scheme):
     assert_shown(pg, "rnn", {"a_t": out["a_t"], "h_t": out["h_t"],
                              **{f"o_t_{k}": v for k, v in enumerate(out["o_t"])},
                              **{f"y_hat_t_{k}": v for k, v in enumerate(out["y_hat_t"])}})
-    assert "tanh′(a_t)" in pg.widget("rnn").locator('[data-out="saturation"]').text_content()
+    assert "tanh′(at)" in pg.widget("rnn").locator('[data-out="saturation"]').text_content()
     for _ in range(40):                                           # drive a_t far: saturation is reported
         pg.page.keyboard.press("ArrowRight")
     assert "saturated" in pg.widget("rnn").locator('[data-out="saturation"]').text_content()
@@ -165,7 +165,7 @@ def test_lstm_slider_presets_peephole(browser, site, scheme):
     pg.press("lstm", 'input[type=range][data-name="w_cf"]')
     w.weights = {**w.weights, "w_cf": 0.1}
     assert_shown(pg, "lstm", w.outputs)
-    assert "feeds f_t" in pg.widget("lstm").text_content()
+    assert "feeds ft" in pg.widget("lstm").text_content()
     pg.check_clean()
 
 

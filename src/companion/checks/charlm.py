@@ -30,6 +30,7 @@ from .core import (
     Exercise,
     Feedback,
     Wrong,
+    _ReferenceCalled,
     grading_check,
     hidden_cases,
     make_rng,
@@ -37,7 +38,6 @@ from .core import (
     run_check,
     single,
     size,
-    _ReferenceCalled,
     torch_function,
     tuple_of,
 )

@@ -1,19 +1,14 @@
-// Sequence layers forward and backward through time (BPTT), and the output head with its
-// softmax cross-entropy: the same equations as companion.layers (RNN, LSTM, GRU) and
-// companion.head.OutputHead, proved equal by tests/js/bptt.test.mjs over vectors Python writes
-// (companion.widgets.bptt_vectors), every gradient to 1e-9.
-//
-// Layout: flat Float64Array, row-major, time-major x[(t*B + b)*D + d] (companion's
-// batch_first=False). Parameters p = { weight_ih_l0 (G*H, D), weight_hh_l0 (G*H, H),
+// BPTT for RNN, LSTM, GRU and the softmax head: companion.layers and companion.head's
+// equations, proved equal by tests/js/bptt.test.mjs (vectors from companion.widgets.bptt_vectors).
+// Layout: flat Float64Array, time-major x[(t*B + b)*D + d] (batch_first=False). Parameters p = { weight_ih_l0 (G*H, D), weight_hh_l0 (G*H, H),
 // bias_ih_l0 (G*H), bias_hh_l0 (G*H) }, torch's gate blocks: RNN G=1; LSTM i, f, g, o;
 // GRU r, z, n.
 //
 // function layerForward(kind /* "rnn"|"lstm"|"gru" */, p, x, T, B, D, H,
 //     opts = { nonlinearity: "tanh"|"relu", variant: "torch"|"lecture", h0: null, c0: null, reuse: null })
 //   -> cache { kind, T, B, D, H, out /* T*B*H: h_1..h_T */, hT, cT /* B*H: final state */, ... }
-//   h0, c0: Float64Array B*H or null (zeros). reuse: a cache of an earlier call with the same
-//   kind and sizes: its buffers are overwritten instead of allocated (a training loop passes
-//   its previous cache; that cache, its out and its backward results are then invalid).
+//   h0, c0: B*H or null (zeros). reuse: an earlier cache of the same kind and sizes, whose
+//   buffers are overwritten (that cache and its results are then invalid).
 // function layerBackward(cache, dOut /* T*B*H dL/dh_t from above, or null */, dhT = null, dcT = null,
 //     dxSteps = T /* dx only for t < dxSteps: the training run asks for t = 0 alone */)
 //   -> { grads: { weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0 }, dx /* T*B*D */,
@@ -152,8 +147,6 @@ function dot(a, ao, b, bo, n) {
   return (s0 + s1) + (s2 + s3);
 }
 
-// dxSteps (an extension): dx is computed for t < dxSteps only (the training run needs t = 0);
-// the other rows of dx are left as they were.
 export function layerBackward(c, dOut = null, dhT = null, dcT = null, dxSteps = c.T) {
   const { kind, T, B, D, H, G, A, hs, x, WihT } = c;
   const GH = G * H, BH = B * H, TB = T * B;

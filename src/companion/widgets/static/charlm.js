@@ -6,7 +6,7 @@
 // u < p_0 + ... + p_k (companion.charlm.draw). Weights: float32, base64, in the widget's state.
 import { SplitMix64 } from "./rng.js";
 import { sigmoid } from "./cells.js";
-import { h, frame, slider } from "./ui.js";
+import { h, frame, put, slider } from "./ui.js";
 
 export function decodeF32(b64) {
   const s = atob(b64), u8 = new Uint8Array(s.length);
@@ -132,7 +132,7 @@ export function render({ model, el }) {
   const paint = () => {
     const H = m.H, u = st.unit;
     for (let t = 0; t < spans.length; t++) spans[t].style.backgroundColor = colour(act[t * H + u]);
-    info.textContent = `unit ${u}: orange where tanh(C_t[${u}]) > 0, blue where < 0`;
+    put(info, `unit ${u}: orange where tanh(C_t[${u}]) > 0, blue where < 0`);
   };
   const showView = (text) => {
     try { act = cells(m, text); } catch (e) { say(e.message); return; }
@@ -161,7 +161,7 @@ export function render({ model, el }) {
   root.append(h("div", { class: "cw-row" }, h("label", { for: primeBox.id, text: "prime " }), primeBox),
     tau.row, num("seed", "seed", 0, 2 ** 31 - 1, st.seed, (v) => { st.seed = v; }),
     num("length", "n", 1, 2000, st.n, (v) => { st.n = v; }), btn, out,
-    h("h5", { text: "Colour the text by one unit's cell" }), unit.row, info, view);
+    h("div", { class: "cw-title", text: "Colour the text by one unit's cell" }), unit.row, info, view);
   showView(viewText);
   root.setAttribute("data-ready", "1");
 }

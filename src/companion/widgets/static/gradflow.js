@@ -1,7 +1,5 @@
-// Gradient flow (slide 9: the vanishing gradient): ||dL/dh_t|| against t for an RNN, an LSTM
-// and a GRU, with the knobs that decide it. The numbers repeat companion.gradient_flow
-// operation for operation (tests/js/gradflow.test.mjs checks them to 1e-9 against vectors it
-// writes): L = u . h_T, g_t = dL/dh_t for t = 1..T, the decay factor per step
+// Gradient flow (slide 9): ||dL/dh_t|| against t for an RNN, an LSTM and a GRU. The numbers
+// repeat companion.gradient_flow step for step (tests/js/gradflow.test.mjs, to 1e-9): L = u . h_T, g_t = dL/dh_t for t = 1..T, the decay factor per step
 // phi = (||g_1|| / ||g_T||)^(1/(T-1)). Weights and inputs from SplitMix64(seed) in this order:
 // u (H normals, then unit length), A (H*H normals; Q = its modified Gram-Schmidt), W_ih
 // (4H*D uniforms in +-1/sqrt(H)), W_hh (4H*H uniforms), z (T*D normals; x = input_scale * z).
@@ -9,7 +7,7 @@
 // GRU (the slides' form, z_t weights the new candidate): bias of z = b_z. Other biases 0.
 import { SplitMix64 } from "./rng.js";
 import { layerBackward, layerForward } from "./bptt.js";
-import { checkChoice, fmt, frame, h, link, read, select, slider } from "./ui.js";
+import { checkChoice, fmt, frame, h, put, link, read, select, slider } from "./ui.js";
 
 export const GF_KINDS = ["rnn", "lstm", "gru"];
 // inclusive ranges, as companion.gradient_flow.BOUNDS
@@ -67,7 +65,7 @@ export function gfOrthogonal(A, n) {
   return Q;
 }
 
-// The stream's draws for (seed, H, D, T), shared by the three cells (the last call's kept).
+// The draws for (seed, H, D, T), shared by the three cells (the last call's kept).
 let gfLast = null;
 function gfDraw(seed, H, D, T) {
   const key = `${seed},${H},${D},${T}`;
@@ -239,7 +237,7 @@ export function render({ model, el }) {
     for (const t of [1, Math.round((T + 1) / 2), T])
       kids.push(h("text", { x: X(t), y: Y1 + 14, "font-size": 10, "text-anchor": "middle", fill: "currentColor", text: String(t) }));
     kids.push(h("text", { x: (W0 + W1) / 2, y: Y1 + 28, "font-size": 11, "text-anchor": "middle", fill: "currentColor",
-      text: zero ? "step t →   (‖g_t‖ = 0 is drawn on the bottom edge)" : "step t →   (the loss reads h_T at the right)" }));
+      text: zero ? "step t →   (‖g_t‖ = 0 is drawn on the bottom edge)" : "step t →   (the loss reads the last state, t = T, at the right)" }));
     for (const f of flows) {
       let pts = "";
       for (let t = 1; t <= T; t++) pts += `${X(t).toFixed(1)},${Y(f.norms[t - 1]).toFixed(1)} `;
@@ -250,14 +248,14 @@ export function render({ model, el }) {
         "font-weight": 600, text: NAME[f.kind] }));
     }
     chart.replaceChildren(...kids);
-    chart.setAttribute("aria-label", flows.map((f) => `${NAME[f.kind]}: ‖g_1‖ = ${sci(f.norms[0])}`).join("; "));
+    chart.setAttribute("aria-label", flows.map((f) => `${NAME[f.kind]}: ‖g₁‖ = ${sci(f.norms[0])}`).join("; "));
     legend.replaceChildren(...flows.map((f) => h("span", {}, h("span", { style: `color:${COLOR[f.kind]}`,
       text: `${MARK[f.kind]} ${f.kind === "rnn" ? "━━" : f.kind === "lstm" ? "╍╍" : "┈┈"} ` }), NAME[f.kind])));
     decays.replaceChildren(...flows.map((f) => {
       const verdict = f.decay < 1 ? "shrinks going back in time" : f.decay > 1 ? "grows going back in time" : "is kept";
       return h("div", { class: "cw-note" }, h("strong", { text: `${NAME[f.kind]}: ` }), "decay factor per step φ = ",
         h("span", { class: "cw-val", "data-out": `decay-${f.kind}`, "data-value": String(f.decay), text: fmt(f.decay) }),
-        ` (the gradient ${verdict}; ‖g_1‖ = ${sci(f.norms[0])})`);
+        h("span", { text: ` (the gradient ${verdict}; ‖g_1‖ = ${sci(f.norms[0])})` }));
     }));
     // heat maps: one pixel per (unit, step), alpha = position of log10 |g| in the top 8 decades
     // (the canvases are kept between repaints: a new 2D context costs more than the drawing)
@@ -266,8 +264,8 @@ export function render({ model, el }) {
       const m = heatMap(f.kind);
       if (m.cv.width !== T || m.cv.height !== H) { m.cv.width = T; m.cv.height = H; m.img = null; }
       m.cv.style.height = `${Math.max(16, 6 * H)}px`;
-      m.cv.setAttribute("aria-label", `${NAME[f.kind]}: |g_t| per unit and step, ${H} rows by ${T} columns`);
-      m.title.textContent = `${NAME[f.kind]}: |g_t| per unit (rows 1..${H}) and step t`;
+      m.cv.setAttribute("aria-label", `${NAME[f.kind]}: |gₜ| per unit and step, ${H} rows by ${T} columns`);
+      put(m.title, `${NAME[f.kind]}: |g_t| per unit (rows 1..${H}) and step t`);
       if (m.ctx) {
         m.img = m.img || m.ctx.createImageData(T, H);
         const d = m.img.data;

@@ -1,6 +1,6 @@
 // GRU explorer (slide 16): z_t, r_t, h_tilde_t, h_t in the slides' form or torch.nn.GRU's.
 import { gruStep } from "./cells.js";
-import { BOUNDS, bar, checkChoice, checkNum, fmt, frame, h, link, read, select, slider } from "./ui.js";
+import { BOUNDS, bar, checkChoice, checkNum, fmt, frame, h, put, link, read, select, slider } from "./ui.js";
 
 const WEIGHTS = ["W_xz", "W_hz", "b_z", "W_xr", "W_hr", "b_r", "W_xh", "W_hh", "b_xh", "b_hh"];
 const INPUTS = [["x_t", "x_t (input)", BOUNDS.x], ["h_prev", "h_{t-1} (last state)", BOUNDS.h]];
@@ -46,7 +46,7 @@ export function render({ model, el }) {
   const form = select({ label: "Form:", name: "variant", value: st.variant,
     options: [["lecture", "slides (lecture)"], ["torch", "PyTorch (torch.nn.GRU)"]],
     onChange: (v) => {
-      // the same cell in the other form: negate z's weights and bias (1 − σ(a) = σ(−a))
+      // the other form: negate z's weights and bias (1 − σ(a) = σ(−a))
       st.variant = v; st.weights = mapped(st.weights);
       commit([["variant", v], ["weights", { ...st.weights }]]); syncControls(); update();
     } });
@@ -83,21 +83,21 @@ export function render({ model, el }) {
   function update() {
     const s = step(st.x_t, st.h_prev, st.weights, st.variant);
     const o = step(st.x_t, st.h_prev, mapped(st.weights), other(st.variant));
-    bars.h_tilde_t.eqEl.textContent = EQ[st.variant].h_tilde_t;
-    bars.h_t.eqEl.textContent = EQ[st.variant].h_t;
+    put(bars.h_tilde_t.eqEl, EQ[st.variant].h_tilde_t);
+    put(bars.h_t.eqEl, EQ[st.variant].h_t);
     for (const k of Object.keys(bars)) bars[k].set(s[k]);
-    cmpTitle.textContent = `The same cell in the ${other(st.variant)} form (z's weights and bias negated)`;
-    cmpOther.eqEl.textContent = `${EQ[other(st.variant)].h_t};  its z_t = 1 − ${fmt(s.z_t, 3)} = ${fmt(o.z_t, 3)}`;
+    put(cmpTitle, `The same cell in the ${other(st.variant)} form (z's weights and bias negated)`);
+    put(cmpOther.eqEl, `${EQ[other(st.variant)].h_t};  its z_t = 1 − ${fmt(s.z_t, 3)} = ${fmt(o.z_t, 3)}`);
     cmpOther.set(o.h_t);
     const d = s.h_t - o.h_t;
     diff.lastChild.textContent = fmt(d, 6);
     diff.lastChild.setAttribute("data-value", String(d));
     const rb = (1 - s.r_t) * st.weights.b_hh;
-    why.textContent = Math.abs(d) < 5e-7
+    put(why, Math.abs(d) < 5e-7
       ? `Equal h_t: with one unit the reset's place only matters through (1 − r_t)·b_hh = ${fmt(rb, 6)}.`
       : `They differ: the slides reset before the product, W_hh·(r_t·h_{t-1}) + b_hh; PyTorch after it, r_t·(W_hh·h_{t-1} + b_hh). `
         + `For one unit that is a difference of (1 − r_t)·b_hh = ${fmt(rb, 4)} inside tanh. Set b_hh = 0 or open the reset and they agree; `
-        + `with several units W_hh·(r⊙h) ≠ r⊙(W_hh·h) as well, and only r_t = 1 makes them agree.`;
+        + `with several units W_hh·(r⊙h) ≠ r⊙(W_hh·h) as well, and only r_t = 1 makes them agree.`);
     root.setAttribute("data-ready", "1");
   }
   update();

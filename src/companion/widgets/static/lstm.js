@@ -1,6 +1,6 @@
 // LSTM gate explorer (slides 10-12): one unit, every gate a labelled bar.
 import { lstmStep } from "./cells.js";
-import { BOUNDS, bar, checkNum, checkbox, fmt, frame, h, link, read, slider } from "./ui.js";
+import { BOUNDS, bar, checkNum, checkbox, fmt, frame, h, put, link, read, slider } from "./ui.js";
 
 const GATES = [["f", "forget gate f_t"], ["i", "input gate i_t"], ["C", "candidate C̃_t"], ["o", "output gate o_t"]];
 const WEIGHTS = ["W_xf", "W_hf", "b_f", "W_xi", "W_hi", "b_i", "W_xC", "W_hC", "b_C", "W_xo", "W_ho", "b_o"];
@@ -42,7 +42,6 @@ export function render({ model, el }) {
   };
   let st = load();
 
-  // controls
   const inputs = {}, weights = {};
   const inBox = h("fieldset", {}, h("legend", { text: "Inputs" }));
   for (const [k, label, b] of INPUTS) {
@@ -50,6 +49,9 @@ export function render({ model, el }) {
       onValue: (v) => { st[k] = v; commit([[k, v]]); update(); } });
     inBox.append(inputs[k].row);
   }
+  // with every W_h· at 0 the h_{t-1} slider moves nothing: say so where it sits
+  const hNote = h("p", { class: "cw-note", "data-out": "h_note", text: "W_h· = 0 here: h_{t-1} has no effect." });
+  inBox.append(hNote);
   const presetRow = h("div", { class: "cw-presets" }, h("span", { text: "Presets: " }));
   const presetButtons = [];
   for (const name of Object.keys(st.presets)) {
@@ -79,7 +81,6 @@ export function render({ model, el }) {
     wBox.append(fs);
   }
 
-  // outputs
   const bars = {
     f_t: bar({ name: "f_t", symbol: "f_t", lo: 0, hi: 1, eq: "" }),
     i_t: bar({ name: "i_t", symbol: "i_t", lo: 0, hi: 1, eq: "" }),
@@ -93,7 +94,7 @@ export function render({ model, el }) {
   const peepNote = h("div", { class: "cw-note" });
   const outBox = h("fieldset", {}, h("legend", { text: "Gates and states" }),
     ...["f_t", "i_t", "C_tilde_t"].map((k) => bars[k].row),
-    h("div", { class: "cw-path", "aria-label": "the two paths into C_t" }, "C_t = ", kept, " + ", written),
+    h("div", { class: "cw-path", "aria-label": "the two paths into Cₜ" }, h("span", { text: "C_t = " }), kept, " + ", written),
     pathNote, bars.C_t.row, bars.o_t.row, bars.h_t.row, peepNote);
   root.append(h("div", { class: "cw-grid2" }, h("div", {}, inBox, presetRow, peep.row, wBox), outBox));
 
@@ -117,27 +118,28 @@ export function render({ model, el }) {
     const v = Object.fromEntries(Object.entries(s).map(([k, a]) => [k, a[0]]));
     const p = st.peephole;
     const eq = (g, act, C) => `${g === "C" ? "C̃" : g}_t = ${act}(W_x${g}·x_t + W_h${g}·h_{t-1}${p && g !== "C" ? ` + w_c${g}·${C}` : ""} + b_${g}) = ${act}(${fmt(pre(g, g === "o" ? v.C_t : st.C_prev), 3)})`;
-    bars.f_t.eqEl.textContent = eq("f", "σ", "C_{t-1}");
-    bars.i_t.eqEl.textContent = eq("i", "σ", "C_{t-1}");
-    bars.C_tilde_t.eqEl.textContent = eq("C", "tanh", "");
-    bars.o_t.eqEl.textContent = eq("o", "σ", "C_t");
-    bars.h_t.eqEl.textContent = `h_t = o_t·tanh(C_t) = ${fmt(v.o_t, 3)}·tanh(${fmt(v.C_t, 3)})`;
+    put(bars.f_t.eqEl, eq("f", "σ", "C_{t-1}"));
+    put(bars.i_t.eqEl, eq("i", "σ", "C_{t-1}"));
+    put(bars.C_tilde_t.eqEl, eq("C", "tanh", ""));
+    put(bars.o_t.eqEl, eq("o", "σ", "C_t"));
+    put(bars.h_t.eqEl, `h_t = o_t·tanh(C_t) = ${fmt(v.o_t, 3)}·tanh(${fmt(v.C_t, 3)})`);
     for (const k of Object.keys(bars)) bars[k].set(v[k]);
+    hNote.hidden = GATES.some(([g]) => st.weights[`W_h${g}`] !== 0);
     const keep = v.f_t * st.C_prev, write = v.i_t * v.C_tilde_t;
-    kept.textContent = `kept f_t·C_{t-1} = ${fmt(keep)}`;
-    written.textContent = `written i_t·C̃_t = ${fmt(write)}`;
+    put(kept, `kept f_t·C_{t-1} = ${fmt(keep)}`);
+    put(written, `written i_t·C̃_t = ${fmt(write)}`);
     const keepWins = Math.abs(keep) >= Math.abs(write);
     kept.classList.toggle("cw-dominant", keepWins);
     written.classList.toggle("cw-dominant", !keepWins);
     bars.f_t.row.classList.toggle("cw-dominant", keepWins);
     bars.i_t.row.classList.toggle("cw-dominant", !keepWins);
     bars.C_tilde_t.row.classList.toggle("cw-dominant", !keepWins);
-    pathNote.textContent = keepWins
+    put(pathNote, keepWins
       ? `The kept path dominates C_t: the cell mostly remembers C_{t-1} (|${fmt(keep, 3)}| ≥ |${fmt(write, 3)}|).`
-      : `The written path dominates C_t: the cell mostly stores the new candidate (|${fmt(write, 3)}| > |${fmt(keep, 3)}|).`;
-    peepNote.textContent = p
+      : `The written path dominates C_t: the cell mostly stores the new candidate (|${fmt(write, 3)}| > |${fmt(keep, 3)}|).`);
+    put(peepNote, p
       ? `Peepholes on: C_{t-1} = ${fmt(st.C_prev, 3)} feeds f_t (w_cf = ${fmt(st.weights.w_cf, 2)}) and i_t (w_ci = ${fmt(st.weights.w_ci, 2)}); the new C_t = ${fmt(v.C_t, 3)} feeds o_t (w_co = ${fmt(st.weights.w_co, 2)}).`
-      : "Peepholes off: the gates see only x_t and h_{t-1}.";
+      : "Peepholes off: the gates see only x_t and h_{t-1}.");
     // the preset the current state is (if any) shows as pressed
     presetButtons.forEach((b) => {
       const q = st.presets[b.getAttribute("data-preset")];

@@ -1,6 +1,6 @@
 // Vanilla RNN cell (slide 5): a_t, h_t = tanh(a_t), o_t, y_hat_t = softmax(o_t).
 import { rnnStep } from "./cells.js";
-import { BOUNDS, bar, checkChoice, checkNum, checkVec, fmt, frame, h, link, read, select, slider } from "./ui.js";
+import { BOUNDS, bar, checkChoice, checkNum, checkVec, fmt, frame, h, put, link, read, select, slider } from "./ui.js";
 
 const SCALARS = [["x_t", "x_t (input)", BOUNDS.x, 0.05], ["h_prev", "h_{t-1} (last state)", BOUNDS.h, 0.05],
                  ["U", "U (input weight)", BOUNDS.w, 0.1], ["W", "W (recurrent weight)", BOUNDS.w, 0.1],
@@ -34,7 +34,7 @@ export function render({ model, el }) {
 
   const aBar = bar({ name: "a_t", symbol: "a_t", lo: -A, hi: A, eq: "" });
   const hBar = bar({ name: "h_t", symbol: "h_t", lo: -1, hi: 1, eq: "", color: "var(--cw-e)" });
-  // tanh curve with the operating point
+  // tanh curve, operating point
   const W_ = 300, H_ = 110, px = (a) => ((a + A) / (2 * A)) * W_, py = (y) => H_ / 2 - y * (H_ / 2 - 6);
   const curve = [];
   for (let k = 0; k <= 120; k++) { const a = -A + (2 * A * k) / 120; curve.push(`${px(a).toFixed(1)},${py(Math.tanh(a)).toFixed(1)}`); }
@@ -70,21 +70,21 @@ export function render({ model, el }) {
     }
     const s = rnnStep([st.x_t], [st.h_prev], [[st.U]], [[st.W]], [st.b], st.V.map((v) => [v]), st.c, st.nonlinearity);
     const a = s.a_t[0], ht = s.h_t[0];
-    aBar.eqEl.textContent = `a_t = b + W·h_{t-1} + U·x_t = ${fmt(st.b, 2)} + ${fmt(st.W, 2)}·${fmt(st.h_prev, 2)} + ${fmt(st.U, 2)}·${fmt(st.x_t, 2)}`;
-    hBar.eqEl.textContent = `h_t = ${st.nonlinearity}(a_t)`;
+    put(aBar.eqEl, `a_t = b + W·h_{t-1} + U·x_t = ${fmt(st.b, 2)} + ${fmt(st.W, 2)}·${fmt(st.h_prev, 2)} + ${fmt(st.U, 2)}·${fmt(st.x_t, 2)}`);
+    put(hBar.eqEl, `h_t = ${st.nonlinearity}(a_t)`);
     aBar.set(a); hBar.set(ht);
-    headNote.textContent = `Output head (from Python): V = [${st.V.map((v) => fmt(v, 2)).join(", ")}], c = [${st.c.map((v) => fmt(v, 2)).join(", ")}]`;
+    put(headNote, `Output head (from Python): V = [${st.V.map((v) => fmt(v, 2)).join(", ")}], c = [${st.c.map((v) => fmt(v, 2)).join(", ")}]`);
     for (let k = 0; k < K; k++) { headBars[k][0].set(s.o_t[k]); headBars[k][1].set(s.y_hat_t[k]); }
     const ac = Math.max(-A, Math.min(A, a));
     dot.setAttribute("cx", px(ac).toFixed(1));
     dot.setAttribute("cy", py(st.nonlinearity === "tanh" ? Math.tanh(ac) : Math.min(1, Math.max(0, ac))).toFixed(1));
     if (st.nonlinearity === "tanh") {
       const d = 1 - ht * ht;
-      satNote.textContent = `tanh′(a_t) = 1 − h_t² = ${fmt(d)}: ` + (d < 0.1
+      put(satNote, `tanh′(a_t) = 1 − h_t² = ${fmt(d)}: ` + (d < 0.1
         ? "saturated: h_t barely moves when a_t changes, and the gradient through this step almost vanishes."
-        : "in the responsive middle of tanh.");
+        : "in the responsive middle of tanh."));
     } else {
-      satNote.textContent = a > 0 ? "ReLU: active, slope 1 (no saturation above 0)." : "ReLU: a_t ≤ 0, output 0 and slope 0.";
+      put(satNote, a > 0 ? "ReLU: active, slope 1 (no saturation above 0)." : "ReLU: a_t ≤ 0, output 0 and slope 0.");
     }
     root.setAttribute("data-ready", "1");
   }

@@ -1,13 +1,15 @@
-// Sequence stepper (slide "Naive RNN vs LSTM"): a short sequence through one
-// cell, step by step, with traces of the gates, C_t and h_t over time.
+// Sequence stepper (slide "Naive RNN vs LSTM"): a sequence through one cell, step by
+// step, with traces of the gates, C_t and h_t.
 import { runSequence } from "./cells.js";
-import { BOUNDS, checkChoice, checkMat, checkVec, fmt, frame, h, link, read, select, slider } from "./ui.js";
+import { BOUNDS, checkChoice, checkMat, checkVec, fmt, frame, h, put, link, read, select, slider } from "./ui.js";
 
 const SERIES = { rnn: ["h"], lstm: ["f", "i", "o", "C", "h"], gru: ["z", "r", "h"] };
-const LABEL = { f: "f_t", i: "i_t", o: "o_t", C: "C_t", h: "h_t", z: "z_t", r: "r_t", x: "x_t" };
+const LABEL = { f: "fₜ", i: "iₜ", o: "oₜ", C: "Cₜ", h: "hₜ", z: "zₜ", r: "rₜ", x: "xₜ" };
 const COLOR = { f: "var(--cw-a)", i: "var(--cw-d)", o: "var(--cw-b)", C: "var(--cw-c)", h: "var(--cw-e)",
                 z: "var(--cw-a)", r: "var(--cw-d)", x: "currentColor" };
-const DASH = { f: "6 3", i: "2 3", o: "8 3 2 3", C: "", h: "", z: "6 3", r: "2 3", x: "1 4" };
+const DASH = { f: "6 3", i: "2 3", o: "8 3 2 3", C: "14 4", h: "", z: "6 3", r: "2 3", x: "1 4" };
+// Colour is never the only cue: each trace has a dash (legend glyph) and its name at its end.
+const GLYPH = { f: "╍╍", i: "┈┈", o: "━┈", C: "▬ ▬", h: "━━", z: "╍╍", r: "┈┈", x: "··" };
 const WIDTH = { C: 3, h: 2.5 };
 
 function weightShapes(kind, peephole, H, D) {
@@ -75,7 +77,7 @@ export function render({ model, el }) {
       commit([["xs", st.xs]]); update();
     } });
   const pickers = h("div", {});
-  const chart = h("svg", { viewBox: "0 0 560 210", width: 560, role: "img", "aria-label": "traces over time" });
+  const chart = h("svg", { viewBox: "0 0 575 210", width: 575, role: "img", "aria-label": "traces over time" });
   const legend = h("div", { class: "cw-legend" });
   const note = h("div", { class: "cw-note", "data-out": "speed" });
   const info = h("div", { class: "cw-note" });
@@ -97,7 +99,7 @@ export function render({ model, el }) {
     const all = Object.values(series).flat();
     const lo = Math.min(-1, ...all), hi = Math.max(1, ...all);
     const X = (k) => 30 + (520 * k) / Math.max(1, T - 1), Y = (v) => 10 + (180 * (hi - v)) / (hi - lo);
-    const kids = [h("title", { text: `traces of ${names.map((n) => LABEL[n]).join(", ")} and x_t for unit ${u}, steps 1 to ${t} of ${T}` }),
+    const kids = [h("title", { text: `traces of ${names.map((n) => LABEL[n]).join(", ")} and xₜ for unit ${u}, steps 1 to ${t} of ${T}` }),
       h("line", { x1: 30, x2: 550, y1: Y(0), y2: Y(0), stroke: "currentColor", "stroke-opacity": 0.35 }),
       h("text", { x: 26, y: Y(hi) + 4, "font-size": 10, "text-anchor": "end", fill: "currentColor", text: fmt(hi, 1) }),
       h("text", { x: 26, y: Y(lo) + 4, "font-size": 10, "text-anchor": "end", fill: "currentColor", text: fmt(lo, 1) }),
@@ -107,22 +109,28 @@ export function render({ model, el }) {
       kids.push(h("polyline", { points: pts, fill: "none", stroke: COLOR[n], "stroke-width": WIDTH[n] || 1.5,
         "stroke-dasharray": DASH[n] || undefined, "stroke-opacity": n === "x" ? 0.6 : 1, "data-series": n }));
     }
+    // each trace's name at its end, nudged apart (11 px) where traces end close together
+    let last = -Infinity;
+    for (const [n, y] of ["x", ...names].map((n) => [n, Y(series[n][t - 1]) + 4]).sort((a, b) => a[1] - b[1])) {
+      last = Math.max(y, last + 11);
+      kids.push(h("text", { x: X(t - 1) + 4, y: last, "font-size": 10, fill: COLOR[n], text: LABEL[n] }));
+    }
     kids.push(h("text", { x: 290, y: 207, "font-size": 10, "text-anchor": "middle", fill: "currentColor", text: "time step t →" }));
     chart.replaceChildren(...kids);
     legend.replaceChildren(...["x", ...names].map((n) => {
       const v = series[n][t - 1];
-      return h("span", {}, h("span", { text: "━ ", style: `color:${COLOR[n]}` }), `${LABEL[n]} = `,
+      return h("span", {}, h("span", { text: GLYPH[n] + " ", style: `color:${COLOR[n]}` }), `${LABEL[n]} = `,
         h("span", { class: "cw-val", "data-out": n, "data-value": String(v), text: fmt(v) }));
     }));
     const mad = (a) => (a.length > 1 ? a.slice(1).reduce((s, v, k) => s + Math.abs(v - a[k]), 0) / (a.length - 1) : 0);
     const hs = series.h.slice(0, t);
-    note.textContent = st.kind === "lstm"
+    put(note, st.kind === "lstm"
       ? `Average change per step so far: |ΔC_t| = ${fmt(mad(series.C.slice(0, t)))}, |Δh_t| = ${fmt(mad(hs))}. `
         + "C_t moves only through f_t·C_{t-1} + i_t·C̃_t, so where f_t is near 1 and i_t near 0 it drifts slowly; h_t = o_t·tanh(C_t) also follows the output gate."
       : `Average change per step so far: |Δh_t| = ${fmt(mad(hs))}. ` + (st.kind === "rnn"
-        ? "The vanilla RNN rewrites h_t completely at every step." : "The GRU keeps h_t where its update gate says keep.");
-    info.textContent = `${st.kind.toUpperCase()}${st.kind === "gru" ? ` (${st.variant} form)` : ""}${st.peephole ? ` with ${st.peephole} peepholes` : ""}: `
-      + `${st.D} input${st.D > 1 ? "s" : ""}, ${st.H} unit${st.H > 1 ? "s" : ""}, ${T} steps; showing step ${t} of unit ${u}.`;
+        ? "The vanilla RNN rewrites h_t completely at every step." : "The GRU keeps h_t where its update gate says keep."));
+    put(info, `${st.kind.toUpperCase()}${st.kind === "gru" ? ` (${st.variant} form)` : ""}${st.peephole ? ` with ${st.peephole} peepholes` : ""}: `
+      + `${st.D} input${st.D > 1 ? "s" : ""}, ${st.H} unit${st.H > 1 ? "s" : ""}, ${T} steps; showing step ${t} of unit ${u}.`);
     xSlider.set(st.xs[t - 1][st.feature]);
     root.setAttribute("data-ready", "1");
   }

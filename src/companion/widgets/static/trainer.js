@@ -1,8 +1,6 @@
-// Train it here (chapter 09): the recall task at distance d, trained in the reader's browser by
-// training.js (equal to companion.page_training), with live loss, accuracy and the gradient that
-// reaches the remembered token (x_0: the symbol). Training runs in chunks of steps between which the page
-// handles input and paints: in a Web Worker on the static page, else on the page itself, in chunks
-// of CHUNK_MS, so that no main-thread task runs much past it.
+// Train it here (chapter 09): the recall task trained in the browser by training.js (equal to
+// companion.page_training): live loss, accuracy and the gradient reaching x_0. Steps run in chunks
+// (a Web Worker on the static page, else the page in CHUNK_MS slices) so input and paint go on.
 import { createRun } from "./training.js";
 import { checkChoice, fmt, frame, h, link, read, select, slider } from "./ui.js";
 
@@ -134,8 +132,8 @@ function takeSteps(run, n, ms, est) {
   }
 }
 
-// In a Web Worker that render started from the page's own source (a Blob URL), serve steps:
-// { gen, cfg } builds a run; { gen, n, ms } is answered with { gen, recs } (or { gen, error }).
+// In the Worker (the page's own source as a Blob URL): { gen, cfg } builds a run;
+// { gen, n, ms } is answered with { gen, recs } (or { gen, error }).
 if (typeof document === "undefined" && typeof importScripts === "function") {
   let wrun = null;
   const est = { ms: 0 };
@@ -147,9 +145,8 @@ if (typeof document === "undefined" && typeof importScripts === "function") {
   };
 }
 
-// The static page (companion.widgets.embed) runs this bundle inline in a classic script, wrapped as
-// HEAD + source + TAIL: that text, in a Blob, starts a Worker (also from file://). Elsewhere
-// (anywidget in Jupyter) there is no such script, and the steps run on the page, in chunks.
+// The static page runs this bundle inline as HEAD + source + TAIL: that text, in a Blob, starts a
+// Worker (also from file://). In Jupyter there is no such script: steps run on the page.
 const HEAD = '(function () {\n"use strict";\n', TAIL = "\nreturn { render: render };\n})()";
 let workerURL;
 function startWorker() {
@@ -169,8 +166,8 @@ export function render({ model, el }) {
   const { commit, listen } = link(model);
   const load = () => Object.fromEntries(KEYS.map((k) => [k, read(model, k, checkSetting(k), DEFAULTS[k], say)]));
   let cfg = load();
-  // running: Train wants more steps; busy: a request for steps is out; gen: the run's number
-  // (an answer for a run that Reset replaced is dropped); why: what the next stop reports
+  // running: Train wants steps; busy: a request is out; gen: the run's number (answers for a
+  // replaced run are dropped); why: what the next stop reports
   let hist = null, lastAcc = null, target = 0, running = false, busy = false, gen = 0, why = "";
   let worker = startWorker(), timer = null;
   const local = { run: null, est: { ms: 0 } };

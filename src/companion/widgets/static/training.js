@@ -1,7 +1,5 @@
-// The page's training run of chapter 09's recall task: the same run as Python's
-// companion.page_training.TrainingRun (same seed -> same data, weights and curve; proved to
-// 1e-9 over 20 steps by tests/js/bptt.test.mjs). See that module for the definitions.
-//
+// Chapter 09's recall task run = companion.page_training.TrainingRun (same seed, same curve;
+// to 1e-9 over 20 steps by tests/js/bptt.test.mjs).
 // function createRun({ kind = "lstm", distance = 20, hidden = 8, batch = 32, lr = 0.01,
 //     seed = 0, clip = 1.0 /* 0 or null: none */, forgetBias = 0, updateBias = 0, variant = "lecture",
 //     nonlinearity = "tanh", nSymbols = 4, nNoise = 4, nEval = 256, evalEvery = 10 } = {})

@@ -1,6 +1,5 @@
-// What every widget shares: safe element building (text only, never HTML),
-// labelled sliders with a typed-value box that refuses bad input visibly,
-// value bars labelled with number and equation, state validation, theme CSS.
+// Shared by every widget: elements (text only, never HTML), labelled sliders with a typed
+// box that refuses bad input visibly, value bars, state validation, theme CSS.
 
 // Bounds shared with companion/widgets/explorers.py (BOUNDS there).
 export const BOUNDS = { x: 5, h: 1, C: 5, w: 10, seqW: 100, maxT: 100, maxD: 16, maxH: 8, maxK: 10 };
@@ -17,12 +16,32 @@ export function h(tag, props = {}, ...children) {
   const e = svg ? document.createElementNS("http://www.w3.org/2000/svg", tag) : document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {
     if (v === undefined || v === null || v === false) continue;
-    if (k === "text") e.textContent = String(v);
+    if (k === "text") put(e, String(v));
     else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v === true ? "" : String(v));
   }
   for (const c of children) if (c !== null && c !== undefined) e.append(c);
   return e;
+}
+
+// put(el, "h_{t-1}·W_hf") writes h<sub>t−1</sub>·W<sub>hf</sub>, as the book sets them; in SVG
+// and <option>, Unicode subscripts where Unicode has the letters.
+const SUB = /(^|[^A-Za-z])([A-Za-z]\u0303?)_(?:\{([^}]*)\}|([A-Za-z0-9]{1,3}))(?![A-Za-z0-9_])/g;
+const UNI = ["0123456789+-aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"];
+export function put(e, s) {
+  s = String(s);
+  if (!s.includes("_")) { e.textContent = s; return; }
+  if (e instanceof SVGElement || e.tagName === "OPTION") {
+    e.textContent = s.replace(SUB, (m, a, b, c, d) => { const t = c ?? d;
+      return [...t].every((x) => UNI[0].includes(x)) ? a + b + [...t].map((x) => [...UNI[1]][UNI[0].indexOf(x)]).join("") : m; });
+    return;
+  }
+  const out = []; let at = 0;
+  for (const m of s.matchAll(SUB)) {
+    out.push(s.slice(at, m.index) + m[1] + m[2], h("sub", { text: (m[3] ?? m[4]).replace(/-/g, "−") }));
+    at = m.index + m[0].length;
+  }
+  e.replaceChildren(...out, s.slice(at));
 }
 
 export function fmt(v, digits = 4) {
@@ -57,11 +76,9 @@ const NUMBER = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/;
 export function parseTyped(text) { return NUMBER.test(text) ? Number(text) : NaN; }
 
 // ---------------------------------------------------------------- theme
-// Colours follow the page's theme where it says so (pydata-sphinx-theme's
-// html[data-theme=dark], JupyterLab's body[data-jp-theme-light=false], VS Code's
-// .vscode-dark); text uses the page's own colour (color: inherit). pydata-sphinx-theme's dark
-// mode puts every HTML output on a light box: there the widget takes back the page's dark
-// surface, so that its dark-mode palette stays readable.
+// Colours follow the theme (pydata's html[data-theme=dark], JupyterLab's
+// body[data-jp-theme-light=false], .vscode-dark); in pydata's dark mode the widget takes back
+// the page's dark surface from the light box outputs get.
 const CSS = `
 .cw{--cw-a:#1f5fa8;--cw-b:#b3245c;--cw-c:#2e7d32;--cw-d:#8a5a00;--cw-e:#6a3fa0;--cw-warn:#b00020;
 --cw-hi:#c77700;--cw-track:rgba(128,128,128,.22);--cw-line:rgba(128,128,128,.55);color:inherit;
@@ -71,7 +88,7 @@ html[data-theme=dark] .cw,body[data-jp-theme-light=false] .cw,.vscode-dark .cw{-
 --cw-b:#f48fb1;--cw-c:#81c784;--cw-d:#ffcc66;--cw-e:#c5a3ff;--cw-warn:#ff8a80;--cw-hi:#ffb74d}
 html[data-theme=dark] .cw{background:var(--pst-color-background,#121212);color:var(--pst-color-text-base,#ced6dd)}
 html[data-theme=dark] .bd-content div.cell_output .output.text_html:has(>.cw-static){background:transparent;color:inherit;padding:0}
-.cw h4{margin:.2em 0 .4em;font-size:1.05em;color:inherit}.cw fieldset{border:1px solid var(--cw-line);border-radius:4px;
+.cw-title{margin:.2em 0 .4em;font-size:1.05em;font-weight:700}.cw fieldset{border:1px solid var(--cw-line);border-radius:4px;
 margin:.4em 0;padding:.3em .6em}.cw legend{font-weight:600}
 .cw-row{display:grid;grid-template-columns:9.5em 1fr 5.5em;gap:.2em .6em;align-items:center}
 .cw-row input[type=range]{width:100%;accent-color:var(--cw-a)}.cw-row input[type=text]{width:5em;
@@ -95,7 +112,9 @@ border-radius:4px;padding:.15em .6em;margin:.1em .3em .1em 0;cursor:pointer}
 .cw svg{display:block;max-width:100%;height:auto;overflow:visible}
 .cw-note{font-size:.92em;margin:.3em 0}.cw-path{font-family:ui-monospace,Menlo,Consolas,monospace}
 .cw-path span{padding:0 .2em;border-radius:3px;border:2px solid transparent}.cw-path .cw-dominant{border-color:var(--cw-hi)}
-.cw-grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:.4em 1em}
+.cw-grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(300px,100%),1fr));gap:.4em 1em}
+.cw :is(input,button,select){min-height:24px;min-width:24px}.cw-row>*,.cw-legend>span{min-width:0}
+@media (max-width:480px){.cw-row{grid-template-columns:1fr 5.5em}.cw-row>label{grid-column:1/3}.cw-bar{grid-template-columns:4.5em 5em 1fr}}
 .cw-legend{display:flex;flex-wrap:wrap;gap:.1em 1em}.cw-legend>span{white-space:nowrap}
 `;
 
@@ -106,16 +125,15 @@ export function injectStyle(el) {
   host.appendChild(h("style", { "data-cw-style": "1", text: CSS }));
 }
 
-// The widget's root: style, a container, keyboard kept inside (JupyterLab would
-// otherwise take the arrow keys), and a status line for refused input.
+// The root: style, keys kept inside (JupyterLab would take the arrows), a status line.
 export function frame(el, title) {
   injectStyle(el);
   const root = h("div", { class: "cw", role: "group", "aria-label": title });
   root.addEventListener("keydown", (e) => e.stopPropagation());
   const msg = h("div", { class: "cw-msg", role: "status", "aria-live": "polite" });
-  root.append(h("h4", { text: title }), msg);
+  root.append(h("div", { class: "cw-title", text: title }), msg);
   el.replaceChildren(root);
-  return { root, msg, say: (t) => { msg.textContent = t; } };
+  return { root, msg, say: (t) => put(msg, t) };
 }
 
 // A labelled slider with a typed-value box. onValue(v) gets only valid numbers.
@@ -190,9 +208,8 @@ export function read(model, key, check, fallback, say) {
   try { return check(model.get(key)); } catch (e) { say(`State refused: ${e.message}; using a default.`); return fallback; }
 }
 
-// A widget's two-way link with its model. commit([[key, value], ...]) sets the keys and saves
-// once; listen(keys, onChange), called last in render, runs onChange for a change made elsewhere
-// (Python, another view) but not for the widget's own commits, and returns render's cleanup.
+// commit([[key, value], ...]) sets and saves once; listen(keys, onChange), last in render,
+// runs onChange for changes made elsewhere (not our own commits) and returns the cleanup.
 export function link(model) {
   let busy = false;
   return {
