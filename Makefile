@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 INSTRUCTOR := $(VENV)/.instructor
 
-.PHONY: help venv instructor assignments exercise-table test-js test test-package book book-strict serve notebooks sync-notebooks \
+.PHONY: help venv instructor assignments exercise-table test-js test test-package test-package-core test-widgets-browser site-tests book book-strict serve notebooks sync-notebooks \
         test-notebooks test-notebooks-alt test-notebooks-both test-site bench lint lock clean \
         train-charlm pdf
 
@@ -53,10 +53,17 @@ assignments: $(STAMP)
 	$(PY) -m companion.assign notebooks/*.ipynb --out assignments --force
 	@echo "Student notebooks are in $(CURDIR)/assignments/"
 
+# The package tests, then the widget browser tests (tests/widgets_browser), which time the
+# widgets (repaint, training step, sampler) and so run alone, never beside another job.
+test-package: test-package-core test-widgets-browser
+
+test-package-core: $(STAMP) $(INSTRUCTOR)
+	$(PY) -m pytest tests --ignore=tests/site --ignore=tests/widgets_browser
+
 # In CI the widgets are also driven live in JupyterLab (tests/widgets_browser/test_jupyterlab.py,
 # about 30 s: a Jupyter server and a kernel); elsewhere that test is opt-in.
-test-package: $(STAMP) $(INSTRUCTOR)
-	$(if $(CI),COMPANION_TEST_JUPYTERLAB=1 ,)$(PY) -m pytest tests --ignore=tests/site
+test-widgets-browser: $(STAMP)
+	$(if $(CI),COMPANION_TEST_JUPYTERLAB=1 ,)$(PY) -m pytest tests/widgets_browser
 
 # The widgets' JavaScript against companion's shared test vectors (Node's built-in runner).
 test-js:
@@ -68,8 +75,13 @@ test-js:
 lint: $(STAMP)
 	$(PY) -m ruff check src tests scripts benchmarks
 
-# lint first: a style or bug-pattern finding stops the run before the long tests.
-test: lint test-package test-js test-notebooks-both test-site
+# lint first: a style or bug-pattern finding stops the run before the long tests. Then, two at a
+# time on a 2-core machine (each mostly one core; their outputs printed whole as each ends): the
+# package tests, nbval in both configurations and the fresh strict build. Then, alone, the
+# widgets' timed browser tests, and the site tests (two pytest-xdist workers: Chromium does the work).
+test: lint test-js
+	$(MAKE) -j2 --output-sync=target test-package-core test-notebooks test-notebooks-alt book-strict
+	$(MAKE) test-widgets-browser site-tests
 
 # ---------------------------------------------------------------- the book
 # Built from the repository root, so the toc points at notebooks/ in place (no copies);
@@ -142,7 +154,11 @@ test-notebooks-both: $(STAMP)
 # skipped without chromium unless CI is set), links and anchors, launch buttons,
 # notebook policy, and bad input failing the build.
 test-site: book-strict
-	$(PY) -m pytest tests/site
+	$(MAKE) site-tests
+
+# The site tests on the site as built (make book-strict first).
+site-tests: $(STAMP)
+	$(PY) -m pytest tests/site -n 2
 
 # Chapter 12's character-level LSTM and GRU, trained on data/corpus.txt (the book's own text,
 # frozen: scripts/make_corpus.py wrote it) into data/charlm/ (weights .npz, train_log.json), then

@@ -53,42 +53,34 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def build(site: Path, out: Path) -> Path:
-    from playwright.sync_api import sync_playwright
-    from pypdf import PdfReader, PdfWriter
+def build(site: Path, out: Path, browser=None) -> Path:
+    """Print every page of `site` in toc order into one PDF at `out`.
+
+    `browser`: a Playwright Chromium browser to print with (the tests pass theirs, since a second
+    sync Playwright cannot start inside a running one); by default one is launched here.
+    """
+    from pypdf import PdfWriter
 
     pages = [p for p in toc_pages() if (site / p).is_file()]
     if not pages:
         sys.exit(f"no built pages under {site}: run 'make book' first")
-    chromium = os.environ.get("COMPANION_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
     writer = PdfWriter()
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
-            context = browser.new_context(service_workers="block")
-            context.route("**/*", lambda r: r.continue_() if r.request.url.startswith((base, "data:", "blob:"))
-                          else r.abort())
-            page = context.new_page()
-            for path in pages:
-                page.goto(f"{base}/{path}", wait_until="networkidle", timeout=60_000)
-                page.evaluate(READY)
-                page.emulate_media(media="print")
-                title = page.evaluate("() => (document.querySelector('article h1') || {}).textContent"
-                                      " || document.title")
-                pdf = page.pdf(format="A4", print_background=True, display_header_footer=True,
-                               header_template="<span></span>",
-                               footer_template='<div style="font-size:8px;width:100%;text-align:center">'
-                                               '<span class="title"></span> · <span class="pageNumber"></span></div>',
-                               margin={"top": "15mm", "bottom": "15mm", "left": "14mm", "right": "14mm"})
-                start = len(writer.pages)
-                for pg in PdfReader(io.BytesIO(pdf)).pages:
-                    writer.add_page(pg)
-                writer.add_outline_item(title=title.replace("#", "").strip(), page_number=start)
-                print(f"{path}: {len(writer.pages) - start} pages", flush=True)
-            browser.close()
+        if browser is not None:
+            _print_pages(browser, base, pages, writer)
+        else:
+            from playwright.sync_api import sync_playwright
+            chromium = (os.environ.get("COMPANION_CHROMIUM") or shutil.which("chromium")
+                        or "/usr/bin/chromium")
+            with sync_playwright() as p:
+                own = p.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
+                try:
+                    _print_pages(own, base, pages, writer)
+                finally:
+                    own.close()
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -97,6 +89,35 @@ def build(site: Path, out: Path) -> Path:
         writer.write(f)
     print(f"{out}: {len(writer.pages)} pages, {out.stat().st_size / 1e6:.1f} MB")
     return out
+
+
+def _print_pages(browser, base, pages, writer):
+    from pypdf import PdfReader
+
+    context = browser.new_context(service_workers="block")
+    try:
+        # the site only: anything from elsewhere is refused, as offline readers would have it
+        context.route("**/*", lambda r: r.continue_() if r.request.url.startswith((base, "data:", "blob:"))
+                      else r.abort())
+        page = context.new_page()
+        for path in pages:
+            page.goto(f"{base}/{path}", wait_until="networkidle", timeout=60_000)
+            page.evaluate(READY)
+            page.emulate_media(media="print")
+            title = page.evaluate("() => (document.querySelector('article h1') || {}).textContent"
+                                  " || document.title")
+            pdf = page.pdf(format="A4", print_background=True, display_header_footer=True,
+                           header_template="<span></span>",
+                           footer_template='<div style="font-size:8px;width:100%;text-align:center">'
+                                           '<span class="title"></span> · <span class="pageNumber"></span></div>',
+                           margin={"top": "15mm", "bottom": "15mm", "left": "14mm", "right": "14mm"})
+            start = len(writer.pages)
+            for pg in PdfReader(io.BytesIO(pdf)).pages:
+                writer.add_page(pg)
+            writer.add_outline_item(title=title.replace("#", "").strip(), page_number=start)
+            print(f"{path}: {len(writer.pages) - start} pages", flush=True)
+    finally:
+        context.close()
 
 
 def main(argv=None):

@@ -2,7 +2,7 @@
 
 matplotlib draws black text on white. In dark mode the theme would dim every image and set
 it on a grey card; book/_assets/companion.css gives chapter figures a white card at full
-brightness instead. For each mode, on pages with figures: a screenshot of each figure's box
+brightness instead. For each mode, on every page with figures: a screenshot of each figure's box
 must show white along its edges (the card), and the figure must look the same as in light mode
 (no filter, no dimming). The screenshots are left in pytest's tmp_path for a look.
 Skipped without chromium unless CI is set (see conftest.py).
@@ -15,9 +15,21 @@ import pytest
 
 from conftest import SITE
 
-PAGES = [p for p in ("notebooks/05_why_rnns_forget.html", "notebooks/06_lstm.html", "notebooks/09_long_range.html")
-         if (SITE / p).is_file()]
 FIGURES = ".bd-content div.cell_output img, .bd-content figure img"
+
+
+def _figure_pages():
+    """Every page of the site with a figure (a cell output's image or a figure's)."""
+    from bs4 import BeautifulSoup
+
+    from conftest import site_pages
+
+    return [p for p in site_pages()
+            if "<img" in (text := (SITE / p).read_text(encoding="utf-8"))
+            and BeautifulSoup(text, "html.parser").select(FIGURES)]
+
+
+PAGES = _figure_pages()
 
 
 def _shots(browser, server, path, theme, out):

@@ -15,7 +15,7 @@ import unicodedata
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import ROOT, SITE, _chromium_path, _unavailable
+from conftest import ROOT, SITE
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import make_pdf
@@ -37,12 +37,11 @@ def _site_text(path):
 
 
 @pytest.fixture(scope="module")
-def pdf(tmp_path_factory, site):
-    if _chromium_path() is None:
-        _unavailable("no chromium to print the PDF with")
+def pdf(tmp_path_factory, site, browser):
     pypdf = pytest.importorskip("pypdf")
     out = tmp_path_factory.mktemp("pdf") / "book.pdf"
-    make_pdf.build(SITE, out)
+    # the session's browser: a second sync Playwright cannot start inside the one it runs in
+    make_pdf.build(SITE, out, browser=browser)
     reader = pypdf.PdfReader(str(out))
     return out, len(reader.pages), _norm("\n".join(p.extract_text() for p in reader.pages))
 

@@ -318,34 +318,42 @@ def test_lstm_explorer_says_when_h_prev_does_nothing(browser, server, site):
     assert seen >= 2
 
 
-LABELS = """() => [...document.querySelectorAll('.cw input, .cw select')].map(e => {
-    const own = e.id ? document.querySelector(`label[for="${e.id}"]`) : null;
+LABELS = """() => [...document.querySelectorAll('.cw input, .cw select')]
+  .filter(e => e.offsetParent !== null)   // a control hidden with its row (another cell's knob) is not in use
+  .map(e => {
+    const own = [...(e.labels || [])];    // <label for=id> or a <label> around the control
     const row = e.closest('.cw-row') || e.parentElement;
-    const seen = [own, ...(row ? row.querySelectorAll('label') : [])]
+    const seen = [...own, ...(row ? row.querySelectorAll('label') : [])]
       .filter(l => l && l.offsetParent !== null && l.getBoundingClientRect().width > 2 && l.textContent.trim());
-    return [e.getAttribute('data-name') || e.type, !!own && !!own.textContent.trim(), seen.length > 0];
+    return [e.getAttribute('data-name') || e.type, own.some(l => l.textContent.trim()), seen.length > 0];
   })"""
 
 
-def test_controls_have_visible_labels_and_focus(browser, server, site):
-    """Every widget control has an associated <label> and a visible one next to it; a control
-    reached by Tab shows a focus ring."""
-    for path in ("notebooks/06_lstm.html", "notebooks/08_gru.html", "notebooks/09_long_range.html"):
-        if not (site / path).is_file():
-            continue
-        pg = WidgetPage(browser, f"{server}/{path}", server)
-        try:
-            for d in pg.page.locator(".cw details").all():
-                d.evaluate("e => { e.open = true; }")
-            rows = pg.page.evaluate(LABELS)
-            assert rows
-            assert not [r for r in rows if not (r[1] and r[2])], (path, [r for r in rows if not (r[1] and r[2])])
-            rng = pg.page.locator(".cw input[type=range]").first
-            rng.focus()
+@pytest.mark.parametrize("widget_page", WIDGET_PAGES)
+def test_controls_have_visible_labels_and_focus(browser, server, site, widget_page):
+    """On every widget page: every widget control has an associated <label> and a visible one
+    next to it; a slider, button, select and checkbox reached by Tab each show a focus ring."""
+    pg = WidgetPage(browser, f"{server}/{widget_page}", server)
+    try:
+        for d in pg.page.locator(".cw details").all():
+            d.evaluate("e => { e.open = true; }")
+        rows = pg.page.evaluate(LABELS)
+        assert rows, widget_page
+        unlabelled = [r for r in rows if not (r[1] and r[2])]
+        assert not unlabelled, (widget_page, unlabelled)
+        kinds = 0
+        for sel in (".cw input[type=range]", ".cw button", ".cw select", ".cw input[type=checkbox]"):
+            ctl = pg.page.locator(sel).first
+            if not pg.page.locator(sel).count():
+                continue
+            kinds += 1
+            ctl.focus()
             pg.page.keyboard.press("Shift+Tab")
             pg.page.keyboard.press("Tab")
-            ring = rng.evaluate("e => [getComputedStyle(e).outlineStyle, parseFloat(getComputedStyle(e).outlineWidth)]")
-            assert ring[0] != "none" and ring[1] >= 2, (path, ring)
-            assert not pg.problems, pg.problems
-        finally:
-            pg.close()
+            ring = ctl.evaluate("e => [document.activeElement === e, getComputedStyle(e).outlineStyle, "
+                                "parseFloat(getComputedStyle(e).outlineWidth)]")
+            assert ring[0] and ring[1] != "none" and ring[2] >= 2, (widget_page, sel, ring)
+        assert kinds >= 2, widget_page
+        assert not pg.problems, pg.problems
+    finally:
+        pg.close()
