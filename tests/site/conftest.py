@@ -40,6 +40,13 @@ def site_pages():
                   if not NOT_PAGES.intersection(p.relative_to(SITE).parts[:-1]))
 
 
+def pytest_collection_modifyitems(items):
+    """The longest tests first (the PDF, then axe on every page), so that neither pytest-xdist
+    worker is left with one of them at the end while the other waits."""
+    first = {"test_pdf.py": 0, "test_accessibility.py": 1}
+    items.sort(key=lambda item: first.get(item.path.name, 2))   # stable: file order otherwise
+
+
 def pytest_generate_tests(metafunc):
     if "page_path" in metafunc.fixturenames:
         pages = site_pages() or ["<no site: run 'make book' first>"]

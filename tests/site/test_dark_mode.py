@@ -32,34 +32,40 @@ def _figure_pages():
 PAGES = _figure_pages()
 
 
-def _shots(browser, server, path, theme, out):
+def _shots(page, path, theme, out):
+    """Screenshots of the page's first figures (at most 4) in `theme`, with each one's CSS filter."""
     from PIL import Image
 
+    # the theme's own switch sets these two attributes (and remembers them in localStorage)
+    page.evaluate(f"() => {{ const d = document.documentElement.dataset; d.theme = '{theme}'; d.mode = '{theme}'; }}")
+    page.wait_for_timeout(100)
+    page.screenshot(path=str(out / f"{path.replace('/', '_')}-{theme}.png"), full_page=False)
+    shots = []
+    for k, img in enumerate(page.locator(FIGURES).all()[:4]):
+        img.scroll_into_view_if_needed()
+        filt = img.evaluate("e => getComputedStyle(e).filter")
+        png = img.screenshot()
+        (out / f"{path.replace('/', '_')}-{theme}-fig{k}.png").write_bytes(png)
+        shots.append((filt, Image.open(io.BytesIO(png)).convert("RGB")))
+    return shots
+
+
+@pytest.mark.parametrize("path", PAGES or ["<no site: run 'make book' first>"])
+def test_figures_readable_in_both_modes(browser, server, path, tmp_path):
     context = browser.new_context(service_workers="block", viewport={"width": 1200, "height": 900})
-    context.add_init_script(f"localStorage.setItem('theme', '{theme}'); localStorage.setItem('mode', '{theme}');")
+    context.add_init_script("localStorage.setItem('theme', 'light'); localStorage.setItem('mode', 'light');")
     context.route("**/*", lambda r: r.continue_() if r.request.url.startswith((server, "data:", "blob:"))
                   else r.abort())
     page = context.new_page()
     try:
         page.goto(f"{server}/{path}", wait_until="networkidle", timeout=30_000)
-        assert page.evaluate("document.documentElement.dataset.theme") == theme
-        page.screenshot(path=str(out / f"{path.replace('/', '_')}-{theme}.png"), full_page=False)
-        shots = []
-        for k, img in enumerate(page.locator(FIGURES).all()[:4]):
-            img.scroll_into_view_if_needed()
-            filt = img.evaluate("e => getComputedStyle(e).filter")
-            png = img.screenshot()
-            (out / f"{path.replace('/', '_')}-{theme}-fig{k}.png").write_bytes(png)
-            shots.append((filt, Image.open(io.BytesIO(png)).convert("RGB")))
-        return shots
+        assert page.evaluate("document.documentElement.dataset.theme") == "light"
+        light = _shots(page, path, "light", tmp_path)
+        dark = _shots(page, path, "dark", tmp_path)
+        assert page.evaluate("getComputedStyle(document.body).backgroundColor") != "rgb(255, 255, 255)", \
+            f"{path}: the page did not turn dark"
     finally:
         context.close()
-
-
-@pytest.mark.parametrize("path", PAGES or ["<no site: run 'make book' first>"])
-def test_figures_readable_in_both_modes(browser, server, path, tmp_path):
-    light = _shots(browser, server, path, "light", tmp_path)
-    dark = _shots(browser, server, path, "dark", tmp_path)
     assert light and len(light) == len(dark), (path, len(light), len(dark))
     for k, ((_, a), (filt, b)) in enumerate(zip(light, dark, strict=True)):
         assert filt in ("none", ""), f"{path} figure {k}: dimmed in dark mode (filter: {filt})"

@@ -10,8 +10,6 @@ Skipped without chromium unless CI is set (see conftest.py).
 """
 from __future__ import annotations
 
-import pytest
-
 from conftest import SITE, site_pages
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
@@ -54,43 +52,46 @@ def _open(browser, server, path):
     return context, page
 
 
-def test_no_sideways_scroll_on_a_phone(browser, server, page_path):
+WIDGET_PAGES = [p for p in site_pages() if 'class="cw-static"' in (SITE / p).read_text(encoding="utf-8")]
+
+
+def test_on_a_phone(browser, server, page_path):
+    """No page scrolls sideways; on a page with widgets, they are usable by touch (one visit)."""
     context, page = _open(browser, server, page_path)
     try:
         page.wait_for_timeout(200)
         r = page.evaluate(OVERFLOW)
+        assert r["scrollWidth"] <= r["vw"] + 1 and not r["out"], (
+            f"{page_path}: the page is {r['scrollWidth']} px wide on a {r['vw']} px screen: {r['out']}")
+        if page_path in WIDGET_PAGES:
+            _widgets_usable_by_touch(page, page_path)
     finally:
         context.close()
-    assert r["scrollWidth"] <= r["vw"] + 1 and not r["out"], (
-        f"{page_path}: the page is {r['scrollWidth']} px wide on a {r['vw']} px screen: {r['out']}")
 
 
-WIDGET_PAGES = [p for p in site_pages() if 'class="cw-static"' in (SITE / p).read_text(encoding="utf-8")]
+def test_the_touch_checks_see_every_widget_page():
+    """test_on_a_phone checks widgets by touch on these pages: all nine chapters with widgets."""
+    assert len(WIDGET_PAGES) >= 9, WIDGET_PAGES
 
 
-@pytest.mark.parametrize("path", WIDGET_PAGES or ["<no widget page: run 'make book' first>"])
-def test_widgets_usable_by_touch(browser, server, path):
-    context, page = _open(browser, server, path)
-    try:
-        for summary in page.locator(".cw details > summary").all():
-            summary.tap()
-        controls = page.evaluate(CONTROLS)
-        vw = page.evaluate("document.documentElement.clientWidth")
-        small = [f"{name}: {h:.0f} px tall" for name, h, _ in controls if h < 24 - 0.5]
-        wide = [f"{name}: right edge at {right:.0f} px" for name, _, right in controls if right > vw + 1]
-        assert controls, f"{path}: no widget control found"
-        assert not small, f"{path}: controls too small to tap:\n  " + "\n  ".join(small)
-        assert not wide, f"{path}: controls off the screen:\n  " + "\n  ".join(wide)
-        # a tap does something: the first widget's first button or slider changes the widget's text
-        box = page.locator(".cw").first
-        before = box.inner_text()
-        target = box.locator("button:not([aria-pressed=true])").first
-        if target.count():
-            target.tap()
-        else:
-            box.locator("input[type=range]").first.focus()
-            page.keyboard.press("ArrowRight")
-        page.wait_for_timeout(300)
-        assert box.inner_text() != before, f"{path}: tapping the first widget changed nothing"
-    finally:
-        context.close()
+def _widgets_usable_by_touch(page, path):
+    for summary in page.locator(".cw details > summary").all():
+        summary.tap()
+    controls = page.evaluate(CONTROLS)
+    vw = page.evaluate("document.documentElement.clientWidth")
+    small = [f"{name}: {h:.0f} px tall" for name, h, _ in controls if h < 24 - 0.5]
+    wide = [f"{name}: right edge at {right:.0f} px" for name, _, right in controls if right > vw + 1]
+    assert controls, f"{path}: no widget control found"
+    assert not small, f"{path}: controls too small to tap:\n  " + "\n  ".join(small)
+    assert not wide, f"{path}: controls off the screen:\n  " + "\n  ".join(wide)
+    # a tap does something: the first widget's first button or slider changes the widget's text
+    box = page.locator(".cw").first
+    before = box.inner_text()
+    target = box.locator("button:not([aria-pressed=true])").first
+    if target.count():
+        target.tap()
+    else:
+        box.locator("input[type=range]").first.focus()
+        page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(300)
+    assert box.inner_text() != before, f"{path}: tapping the first widget changed nothing"

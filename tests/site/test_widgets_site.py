@@ -236,9 +236,13 @@ def test_no_placeholder_is_left(site):
 
 @pytest.mark.parametrize("widget_page", WIDGET_PAGES)
 def test_widgets_render_and_compute_as_companion(browser, server, site, widget_page):
+    """On every widget page: each widget renders, computes what companion computes when moved,
+    reads like the book (check_page), and has labelled controls with focus rings."""
     pg = WidgetPage(browser, f"{server}/{widget_page}", server)
     try:
         check_page(pg, widget_page)
+        check_labels_and_focus(pg, widget_page)
+        assert not pg.problems, pg.problems
     finally:
         pg.close()
 
@@ -329,31 +333,25 @@ LABELS = """() => [...document.querySelectorAll('.cw input, .cw select')]
   })"""
 
 
-@pytest.mark.parametrize("widget_page", WIDGET_PAGES)
-def test_controls_have_visible_labels_and_focus(browser, server, site, widget_page):
-    """On every widget page: every widget control has an associated <label> and a visible one
-    next to it; a slider, button, select and checkbox reached by Tab each show a focus ring."""
-    pg = WidgetPage(browser, f"{server}/{widget_page}", server)
-    try:
-        for d in pg.page.locator(".cw details").all():
-            d.evaluate("e => { e.open = true; }")
-        rows = pg.page.evaluate(LABELS)
-        assert rows, widget_page
-        unlabelled = [r for r in rows if not (r[1] and r[2])]
-        assert not unlabelled, (widget_page, unlabelled)
-        kinds = 0
-        for sel in (".cw input[type=range]", ".cw button", ".cw select", ".cw input[type=checkbox]"):
-            ctl = pg.page.locator(sel).first
-            if not pg.page.locator(sel).count():
-                continue
-            kinds += 1
-            ctl.focus()
-            pg.page.keyboard.press("Shift+Tab")
-            pg.page.keyboard.press("Tab")
-            ring = ctl.evaluate("e => [document.activeElement === e, getComputedStyle(e).outlineStyle, "
-                                "parseFloat(getComputedStyle(e).outlineWidth)]")
-            assert ring[0] and ring[1] != "none" and ring[2] >= 2, (widget_page, sel, ring)
-        assert kinds >= 2, widget_page
-        assert not pg.problems, pg.problems
-    finally:
-        pg.close()
+def check_labels_and_focus(pg, where):
+    """Every visible widget control has an associated <label> and a visible one next to it; a
+    slider, button, select and checkbox reached by Tab each show a focus ring."""
+    for d in pg.page.locator(".cw details").all():
+        d.evaluate("e => { e.open = true; }")
+    rows = pg.page.evaluate(LABELS)
+    assert rows, where
+    unlabelled = [r for r in rows if not (r[1] and r[2])]
+    assert not unlabelled, (where, unlabelled)
+    kinds = 0
+    for sel in (".cw input[type=range]", ".cw button", ".cw select", ".cw input[type=checkbox]"):
+        ctl = pg.page.locator(sel).first
+        if not pg.page.locator(sel).count():
+            continue
+        kinds += 1
+        ctl.focus()
+        pg.page.keyboard.press("Shift+Tab")
+        pg.page.keyboard.press("Tab")
+        ring = ctl.evaluate("e => [document.activeElement === e, getComputedStyle(e).outlineStyle, "
+                            "parseFloat(getComputedStyle(e).outlineWidth)]")
+        assert ring[0] and ring[1] != "none" and ring[2] >= 2, (where, sel, ring)
+    assert kinds >= 2, where
