@@ -60,7 +60,12 @@ def render() -> str:
              f"The book has **{len(rows)} exercises** worth **{sum(ex.points for ex in rows)} points**. "
              "The kinds:", ""]
     lines += [f"- **{k}**: {v}." for k, v in KINDS.items()]
+    # A class for book/_assets/companion.css, which sets the columns' widths: printed at A4's width,
+    # a long check name must not squeeze the other columns to a few letters a line.
     lines += ["", "### How many, per chapter and kind", "",
+              "```{table}",
+              ":class: exercise-count-table",
+              "",
               "| Chapter | " + " | ".join(kinds) + " | exercises | points |",
               "|---|" + "---:|" * (len(kinds) + 2)]
     by_chapter: dict[str, list] = {}
@@ -75,7 +80,10 @@ def render() -> str:
     total = Counter(ex.kind for ex in rows)
     lines.append("| **all** | " + " | ".join(f"**{total.get(k, 0)}**" for k in kinds)
                  + f" | **{len(rows)}** | **{sum(ex.points for ex in rows)}** |")
-    lines += ["", "### Every exercise", "",
+    lines += ["```", "", "### Every exercise", "",
+              "```{table}",
+              ":class: exercise-table",
+              "",
               "| Chapter | Exercise | Kind | Points | Skill it grades | Check |",
               "|---|---|---|---:|---|---|"]
     for ex in rows:
@@ -86,7 +94,7 @@ def render() -> str:
         skill = ex.skill.replace("|", "\\|")
         lines.append(f"| {ex.chapter} | {{ref}}`{title} <{nb['label']}>` | {ex.kind} | {ex.points} | "
                      f"{skill} | `{ex.name}` |")
-    lines += ["", END]
+    lines += ["```", "", END]
     return "\n".join(lines)
 
 
