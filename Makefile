@@ -75,12 +75,15 @@ test-js:
 lint: $(STAMP)
 	$(PY) -m ruff check src tests scripts benchmarks
 
-# lint first: a style or bug-pattern finding stops the run before the long tests. Then, two at a
-# time on a 2-core machine (each mostly one core; their outputs printed whole as each ends): the
-# package tests, nbval in both configurations and the fresh strict build. Then, alone, the
-# widgets' timed browser tests, and the site tests (two pytest-xdist workers: Chromium does the work).
+# lint first: a style or bug-pattern finding stops the run before the long tests. Then two jobs
+# at a time on a 2-core machine (each mostly one core; their outputs printed whole as each ends):
+# nbval in both configurations; then the package tests (whose nbgrader runs two autogrades) beside
+# the fresh strict build. Never more than two Jupyter kernels start at once: a kernel picks free
+# ports and another starting at the same moment can take them. Then, alone, the widgets' timed
+# browser tests, and the site tests (two pytest-xdist workers: Chromium does the work).
 test: lint test-js
-	$(MAKE) -j2 --output-sync=target test-package-core test-notebooks test-notebooks-alt book-strict
+	$(MAKE) -j2 --output-sync=target test-notebooks test-notebooks-alt
+	$(MAKE) -j2 --output-sync=target test-package-core book-strict
 	$(MAKE) test-widgets-browser site-tests
 
 # ---------------------------------------------------------------- the book
